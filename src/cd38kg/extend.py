@@ -1,0 +1,186 @@
+"""User extension files in TSV: one finding per line, turned into the same triples as curation.
+
+Format (tab-separated, header required)::
+
+    subject  predicate  object  source  [section]  [evidence_level]  [magnitude]  [note]
+
+``predicate`` is ``is_a``, ``synonym`` or the ``cd38:tsvName`` of a relation in the
+ontology (``increases``, ``decreases``, ``activates``, ``inhibits``, ``depletes``,
+``requires``, ``increases_expression``, ...). Names are resolved like everywhere else; a
+name the knowledge base does not know becomes a new entity only if the file declares it
+with an ``is_a`` row, so a typo is reported (with near matches) instead of silently
+creating a node. The whole file is checked before anything is added.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import Cd38kgError, InputFileError
+from .model import Entity, Relation
+from .names import NameIndex, normalize
+from .store import read_text
+from .vocab import CD38, DOI, OWL, RDF, RDFS, SKOS, USER
+
+if TYPE_CHECKING:
+    from rdflib.term import Node
+
+REQUIRED = ["subject", "predicate", "object", "source"]
+OPTIONAL = ["section", "evidence_level", "magnitude", "note"]
+EVIDENCE_LEVELS = {
+    "hypothesis": CD38.Hypothesis, "in vitro": CD38.InVitro, "ex vivo": CD38.ExVivo,
+    "animal model": CD38.AnimalModel, "animal": CD38.AnimalModel, "case series": CD38.CaseSeries,
+    "phase 1": CD38.Phase1, "phase 2": CD38.Phase2, "phase 3": CD38.Phase3, "approved": CD38.Approved,
+}
+MAGNITUDES = ("strong", "moderate", "weak", "none", "unknown")
+
+
+@dataclass
+class Extension:
+    """Triples read from one TSV file, and the entities it declared."""
+
+    path: str
+    triples: list[tuple[Node, Node, Node]] = field(default_factory=list)
+    new_entities: list[str] = field(default_factory=list)
+
+
+def slug(text: str) -> str:
+    """An IRI-safe local name for a user-supplied name."""
+    return re.sub(r"[^a-z0-9]+", "-", normalize(text)).strip("-") or "entity"
+
+
+def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relation],
+                       is_class: set[str]) -> Extension:
+    """Parse and check a TSV extension file against the names the knowledge base knows."""
+    from rdflib import Literal, URIRef
+
+    text = read_text(path)
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
+    numbered = [(n, row) for n, row in enumerate(rows, 1) if row and any(c.strip() for c in row)
+                and not row[0].lstrip().startswith("#")]
+    if not numbered:
+        raise InputFileError(str(path), "empty file: expected a header line 'subject<TAB>predicate<TAB>object<TAB>source'")
+    header_line, header = numbered[0]
+    columns = [c.strip().lower() for c in header]
+    if columns[:4] != REQUIRED:
+        raise InputFileError(str(path), "the header must start with 'subject<TAB>predicate<TAB>object<TAB>source'"
+                             f" (found {'|'.join(header[:4])!r})", header_line)
+    unknown_cols = [c for c in columns[4:] if c not in OPTIONAL]
+    if unknown_cols:
+        raise InputFileError(str(path), f"unknown column {unknown_cols[0]!r}; optional columns are "
+                             f"{', '.join(OPTIONAL)}", header_line)
+    by_tsv = {rel.tsv_name: rel for rel in relations.values() if rel.tsv_name}
+    file_tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+
+    # First pass: which new names does the file declare with is_a?
+    declared: dict[str, tuple[str, str]] = {}
+    records = []
+    for line, row in numbered[1:]:
+        cells = [c.strip() for c in row] + [""] * (len(columns) - len(row))
+        if len(row) > len(columns):
+            raise InputFileError(str(path), f"{len(row)} columns but the header has {len(columns)}", line)
+        record = dict(zip(columns, cells, strict=False))
+        for key in REQUIRED:
+            if not record.get(key):
+                raise InputFileError(str(path), f"empty {key}", line)
+        records.append((line, record))
+        if record["predicate"].lower() == "is_a" and not names.candidates(record["subject"]):
+            declared.setdefault(normalize(record["subject"]), (record["subject"], str(USER.term(slug(record["subject"])))))
+
+    ext = Extension(str(path))
+    new_labels: dict[str, str] = {}
+
+    def node_for(name: str, line: int, role: str) -> str:
+        found = names.candidates(name)
+        if len(found) == 1:
+            return next(iter(found))
+        if len(found) > 1:
+            options = ", ".join(sorted(names.entities[i].label for i in found))
+            raise InputFileError(str(path), f"{role} {name!r} is ambiguous: {options}", line)
+        key = normalize(name)
+        if key in declared:
+            return declared[key][1]
+        hint = names.suggest(name)
+        tail = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
+        raise InputFileError(str(path), f"unknown {role} {name!r} (declare a new entity with an is_a row{tail})", line)
+
+    for line, record in records:
+        predicate = record["predicate"].strip().lower()
+        subject = node_for(record["subject"], line, "subject")
+        if subject.startswith(str(USER)) and subject not in new_labels:
+            new_labels[subject] = declared[normalize(record["subject"])][0]
+        if predicate == "is_a":
+            cls = node_for(record["object"], line, "class")
+            if cls not in is_class:
+                raise InputFileError(str(path), f"is_a needs a class, but {record['object']!r} is an individual", line)
+            ext.triples.append((URIRef(subject), URIRef(RDF.type), URIRef(cls)))
+            continue
+        if predicate == "synonym":
+            ext.triples.append((URIRef(subject), URIRef(SKOS.altLabel), Literal(record["object"])))
+            continue
+        relation = by_tsv.get(predicate)
+        if relation is None:
+            choices = ", ".join(sorted(["is_a", "synonym", *by_tsv]))
+            raise InputFileError(str(path), f"unknown predicate {record['predicate']!r}; use one of {choices}", line)
+        obj = node_for(record["object"], line, "object")
+        if obj.startswith(str(USER)) and obj not in new_labels:
+            new_labels[obj] = declared[normalize(record["object"])][0]
+        ext.triples.extend(_finding_triples(path, line, file_tag, subject, relation.iri, obj, record))
+    for iri, label in new_labels.items():
+        ext.triples.append((URIRef(iri), URIRef(RDFS.label), Literal(label)))
+        ext.triples.append((URIRef(iri), URIRef(RDF.type), URIRef(OWL.NamedIndividual)))
+        ext.new_entities.append(iri)
+    return ext
+
+
+def _finding_triples(path: Path, line: int, file_tag: str, subject: str, predicate: str, obj: str,
+                     record: dict[str, str]) -> list[tuple[Node, Node, Node]]:
+    from rdflib import Literal, URIRef
+
+    level_name = normalize(record.get("evidence_level") or "hypothesis")
+    if level_name not in EVIDENCE_LEVELS:
+        raise InputFileError(str(path), f"unknown evidence level {record['evidence_level']!r}; use one of "
+                             f"{', '.join(sorted(EVIDENCE_LEVELS))}", line)
+    magnitude = (record.get("magnitude") or "").lower()
+    if magnitude and magnitude not in MAGNITUDES:
+        raise InputFileError(str(path), f"unknown magnitude {magnitude!r}; use one of {', '.join(MAGNITUDES)}", line)
+    source = record["source"].strip()
+    finding = URIRef(USER.term(f"finding-{file_tag}-{line}"))
+    triples: list[tuple[Node, Node, Node]] = [
+        (finding, URIRef(RDF.type), URIRef(CD38.Finding)),
+        (finding, URIRef(CD38.subject), URIRef(subject)),
+        (finding, URIRef(CD38.predicate), URIRef(predicate)),
+        (finding, URIRef(CD38.object), URIRef(obj)),
+        (finding, URIRef(CD38.section), Literal(record.get("section") or f"{path.name} line {line}")),
+        (finding, URIRef(CD38.evidenceLevel), URIRef(EVIDENCE_LEVELS[level_name])),
+        (finding, URIRef(RDFS.comment), Literal(record.get("note") or f"From {path.name}, line {line}.")),
+    ]
+    if magnitude:
+        triples.append((finding, URIRef(CD38.magnitude), Literal(magnitude)))
+    doi = re.match(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", source, re.IGNORECASE)
+    if doi:
+        publication = URIRef(DOI + doi.group(1))
+    elif re.match(r"^https?://\S+$", source):
+        publication = URIRef(source)
+    else:
+        publication = URIRef(USER.term(f"source-{slug(source)}"))
+    triples += [
+        (finding, URIRef(CD38.source), publication),
+        (publication, URIRef(RDF.type), URIRef(CD38.Publication)),
+        (publication, URIRef(RDFS.label), Literal(source)),
+    ]
+    return triples
+
+
+def check_extension_path(path: Path) -> None:
+    """Fail early, with the file named, when an extension path is unusable."""
+    if not path.exists():
+        raise InputFileError(str(path), "no such file")
+    if path.suffix.lower() not in {".tsv", ".ttl", ".turtle", ".nt"}:
+        raise Cd38kgError(f"{path}: unsupported extension file type {path.suffix or '(none)'}; use .tsv or .ttl")

@@ -1,0 +1,171 @@
+"""Selecting the engine's facts from the RDF graph with SPARQL, into typed records.
+
+The derivation reads only the knowledge dataset (curated, asserted and inferred graphs).
+The literature claims live in a separate store that these queries cannot see: oxrdflib
+answers over the union of all named graphs and ignores ``FROM`` clauses, so keeping the
+claims physically apart is the only reliable wall.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .model import Entity, Finding, Relation
+from .names import curie
+from .vocab import CD38, OWL, PREFIXES
+
+if TYPE_CHECKING:
+    from rdflib import Dataset, Graph
+
+_PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+Q_LABELS = """SELECT ?e ?label ?alt ?xref WHERE {
+  ?e rdfs:label ?label .
+  OPTIONAL { ?e skos:altLabel ?alt }
+  OPTIONAL { ?e oboInOwl:hasDbXref ?xref }
+}"""
+Q_TYPES = """SELECT DISTINCT ?e ?c WHERE { ?e rdf:type ?t . ?t rdfs:subClassOf* ?c . FILTER(isIRI(?c)) }"""
+Q_CLASSES = """SELECT DISTINCT ?c WHERE { ?c rdf:type owl:Class . FILTER(isIRI(?c)) }"""
+Q_SUBCLASS = """SELECT DISTINCT ?c ?super WHERE { ?c rdfs:subClassOf+ ?super . FILTER(isIRI(?c) && isIRI(?super)) }"""
+Q_FINDINGS = """SELECT ?f ?s ?p ?o ?src ?sec ?lvl ?note ?mag ?qty WHERE {
+  ?f rdf:type cd38:Finding ; cd38:subject ?s ; cd38:predicate ?p ; cd38:object ?o .
+  OPTIONAL { ?f cd38:source ?src } OPTIONAL { ?f cd38:section ?sec }
+  OPTIONAL { ?f cd38:evidenceLevel ?lvl } OPTIONAL { ?f rdfs:comment ?note }
+  OPTIONAL { ?f cd38:magnitude ?mag } OPTIONAL { ?f cd38:quantity ?qty }
+}"""
+Q_RELATIONS = """SELECT ?p ?label ?sign ?dir ?template ?tsv WHERE {
+  ?p rdf:type owl:ObjectProperty .
+  OPTIONAL { ?p rdfs:label ?label } OPTIONAL { ?p cd38:causalSign ?sign }
+  OPTIONAL { ?p cd38:causalDirection ?dir } OPTIONAL { ?p cd38:sentenceTemplate ?template }
+  OPTIONAL { ?p cd38:tsvName ?tsv }
+}"""
+Q_CONFLICTS = """SELECT ?a ?b ?note WHERE {
+  ?a cd38:conflictsWith ?b . OPTIONAL { ?a cd38:conflictNote ?note }
+}"""
+Q_EVIDENCE = """SELECT ?lvl ?label ?rank WHERE { ?lvl rdf:type cd38:EvidenceLevel ; rdfs:label ?label ; cd38:evidenceRank ?rank }"""
+Q_TRIPLES = """SELECT ?s ?p ?o WHERE { ?s ?p ?o . ?p cd38:causalSign ?sign . FILTER(isIRI(?o)) }"""
+Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHERE {
+  ?c rdf:type cd38:LiteratureClaim ; cd38:claimAgainst ?against ; cd38:claimStrategy ?strategy ; cd38:claimKind ?kind .
+  OPTIONAL { ?c rdfs:label ?label } OPTIONAL { ?c cd38:claimMechanism ?mech }
+  OPTIONAL { ?c cd38:source ?src } OPTIONAL { ?c cd38:section ?sec } OPTIONAL { ?c cd38:evidenceLevel ?lvl }
+}"""
+
+
+def select(graph: Dataset | Graph, query: str) -> list[tuple[str, ...]]:
+    """Run a SELECT and return rows of plain strings ("" for unbound)."""
+    text = _PROLOGUE + query
+    return [tuple("" if v is None else str(v) for v in row) for row in graph.query(text)]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A strategy a review proposes (or reports failing) against a resistance mechanism."""
+
+    iri: str
+    label: str
+    against: str
+    strategy: str
+    kind: str
+    mechanisms: tuple[str, ...]
+    source: str
+    section: str
+    evidence_level: str
+
+
+@dataclass
+class Facts:
+    """Everything the engine reads, selected once per load."""
+
+    entities: dict[str, Entity]
+    classes: set[str]
+    superclasses: dict[str, set[str]]
+    findings: list[Finding]
+    relations: dict[str, Relation]
+    conflicts: dict[str, list[tuple[str, str]]]
+    evidence_rank: dict[str, int]
+    evidence_label: dict[str, str]
+    triples: list[tuple[str, str, str]]
+    members: dict[str, set[str]] = field(default_factory=dict)
+
+    def is_a(self, iri: str, cls: str) -> bool:
+        """True when ``iri`` is (asserted or inferred) a member of ``cls``."""
+        return cls in self.entities[iri].types if iri in self.entities else False
+
+    def label(self, iri: str) -> str:
+        entity = self.entities.get(iri)
+        return entity.label if entity else curie(iri)
+
+
+def select_facts(graph: Dataset | Graph) -> Facts:
+    """Select entities, findings, relations and causal triples from the knowledge graph."""
+    labels: dict[str, str] = {}
+    synonyms: dict[str, set[str]] = defaultdict(set)
+    xrefs: dict[str, set[str]] = defaultdict(set)
+    for e, label, alt, xref in select(graph, Q_LABELS):
+        labels.setdefault(e, label)
+        if alt:
+            synonyms[e].add(alt)
+        if xref:
+            xrefs[e].add(xref)
+    types: dict[str, set[str]] = defaultdict(set)
+    for e, c in select(graph, Q_TYPES):
+        types[e].add(c)
+    classes = {c for (c,) in select(graph, Q_CLASSES)}
+    superclasses: dict[str, set[str]] = defaultdict(set)
+    for c, sup in select(graph, Q_SUBCLASS):
+        superclasses[c].add(sup)
+    entities = {}
+    for iri, label in labels.items():
+        kinds = set(types.get(iri, set()))
+        if iri in classes:
+            kinds.add(OWL.Class)
+        entities[iri] = Entity(iri=iri, label=label, synonyms=tuple(sorted(synonyms[iri] - {label})),
+                               types=tuple(sorted(kinds)), xrefs=tuple(sorted(xrefs[iri])), curie=curie(iri))
+    findings = [
+        Finding(iri=f, subject=s, predicate=p, object=o, source=src, section=sec, evidence_level=lvl,
+                note=note, magnitude=mag, quantity=qty)
+        for f, s, p, o, src, sec, lvl, note, mag, qty in sorted(set(select(graph, Q_FINDINGS)))
+    ]
+    relations = {}
+    for p, label, sign, direction, template, tsv in select(graph, Q_RELATIONS):
+        if p in relations:
+            continue
+        relations[p] = Relation(iri=p, label=label or curie(p), sign=int(sign) if sign else 0,
+                                reverse=direction == "reverse",
+                                template=template or "{subject} " + (label or curie(p)) + " {object}",
+                                tsv_name=tsv)
+    conflicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for a, b, note in sorted(set(select(graph, Q_CONFLICTS))):
+        conflicts[a].append((b, note))
+        conflicts[b].append((a, note))
+    rank, level_label = {}, {}
+    for lvl, label, value in select(graph, Q_EVIDENCE):
+        rank[lvl] = int(value)
+        level_label[lvl] = label
+    triples = sorted(set(select(graph, Q_TRIPLES)))
+    members: dict[str, set[str]] = defaultdict(set)
+    for iri, entity in entities.items():
+        for cls in entity.types:
+            members[cls].add(iri)
+    return Facts(entities=entities, classes=classes, superclasses=dict(superclasses), findings=findings,
+                 relations=relations, conflicts=dict(conflicts), evidence_rank=rank,
+                 evidence_label=level_label, triples=triples, members=dict(members))
+
+
+def select_claims(graph: Graph) -> list[Claim]:
+    """The literature claims (used only to label and evaluate, never to derive)."""
+    grouped: dict[str, dict[str, object]] = {}
+    for c, label, against, strategy, kind, mech, src, sec, lvl in select(graph, Q_CLAIMS):
+        entry = grouped.setdefault(c, {"label": label, "against": against, "strategy": strategy, "kind": kind,
+                                       "mechanisms": set(), "source": src, "section": sec, "level": lvl})
+        if mech:
+            entry["mechanisms"].add(mech)  # type: ignore[union-attr]
+    return [Claim(iri=c, label=str(v["label"]), against=str(v["against"]), strategy=str(v["strategy"]),
+                  kind=str(v["kind"]), mechanisms=tuple(sorted(v["mechanisms"])),  # type: ignore[arg-type]
+                  source=str(v["source"]), section=str(v["section"]), evidence_level=str(v["level"]))
+            for c, v in sorted(grouped.items())]
+
+
+__all__ = ["Claim", "Facts", "select", "select_claims", "select_facts", "CD38"]

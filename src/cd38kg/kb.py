@@ -1,0 +1,158 @@
+"""The public API: load the knowledge base once, then ask it questions.
+
+Every CLI command is a thin wrapper over one method here, so anything the command line
+does takes a few lines of Python::
+
+    kb = KnowledgeBase.load(extras=["my_findings.tsv"])
+    kb.info()
+    kb.entities(kind="agent", search="dara")
+    kb.explain("daratumumab + ATRA", "CD38 downregulation")
+    kb.hypotheses("NK cell fratricide", antibody="daratumumab", top=10)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import Cd38kgError
+from .facts import Claim, Facts, select_claims
+from .loader import Loaded, ReasonMode, load
+from .model import Entity
+from .names import NameIndex, normalize
+from .vocab import CD38, KIND_ALIASES, KINDS, OWL
+
+if TYPE_CHECKING:
+    from rdflib import Dataset
+
+
+class KnowledgeBase:
+    """The loaded knowledge graph with name resolution and the reasoning engine on top."""
+
+    def __init__(self, loaded: Loaded) -> None:
+        self._loaded = loaded
+        self.facts: Facts = loaded.facts
+        self.names = NameIndex(self.facts.entities.values())
+
+    @classmethod
+    def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache") -> KnowledgeBase:
+        """Load the bundled knowledge base plus user extension files (Turtle or TSV).
+
+        ``reason="cache"`` uses cached reasoner inferences when the inputs are unchanged
+        and runs HermiT otherwise; ``"always"`` forces a fresh run (as ``validate`` does).
+        """
+        return cls(load([Path(p) for p in extras], reason=reason))
+
+    @property
+    def dataset(self) -> Dataset:
+        """The knowledge Dataset (named graphs curated, asserted, inferred); claims are apart."""
+        return self._loaded.dataset
+
+    @property
+    def claims_graph(self) -> Any:
+        """The literature-claims graph, kept out of :attr:`dataset`."""
+        return self._loaded.claims
+
+    @property
+    def extras(self) -> list[Path]:
+        return list(self._loaded.extras)
+
+    @property
+    def new_entities(self) -> list[str]:
+        """IRIs of entities that user extension files introduced."""
+        return list(self._loaded.new_entities)
+
+    @cached_property
+    def claims(self) -> list[Claim]:
+        """What the reviews propose against each resistance mechanism (never used to derive)."""
+        return select_claims(self._loaded.claims)
+
+    # -- entities -------------------------------------------------------------------------
+
+    def entity(self, name: str, kind: str | None = None, role: str | None = None) -> Entity:
+        """Resolve a label, synonym, CURIE or IRI to one entity, optionally of one kind."""
+        accept = None
+        if kind is not None:
+            cls = self._kind_class(kind)
+            accept = lambda e: cls in e.types  # noqa: E731
+        return self.names.resolve(name, role=role or kind or "entity", accept=accept)
+
+    def kind_of(self, entity: Entity) -> str:
+        """The top-level kind of an entity (agent, cell, molecule, ...), or "class"."""
+        if OWL.Class in entity.types:
+            return "class"
+        for name, cls in KINDS.items():
+            if cls in entity.types:
+                return name
+        return "other"
+
+    def entities(self, kind: str | None = None, search: str | None = None) -> list[Entity]:
+        """Entities of a kind whose label, synonyms or id contain ``search`` (case-folded)."""
+        cls = self._kind_class(kind) if kind else None
+        needle = normalize(search) if search else ""
+        out = []
+        for entity in self.facts.entities.values():
+            if cls and cls not in entity.types:
+                continue
+            if needle and not any(needle in normalize(n) for n in (entity.label, entity.curie, *entity.synonyms, *entity.xrefs)):
+                continue
+            out.append(entity)
+        return sorted(out, key=lambda e: (normalize(e.label), e.iri))
+
+    def _kind_class(self, kind: str) -> str:
+        name = KIND_ALIASES.get(kind.lower(), kind.lower())
+        if name == "antibody":
+            return CD38.AntiCD38Antibody
+        if name == "class":
+            return OWL.Class
+        if name not in KINDS:
+            valid = sorted({*KINDS, "antibody", "class", *KIND_ALIASES})
+            raise Cd38kgError(f"unknown entity type {kind!r}; use one of {', '.join(valid)}")
+        return KINDS[name]
+
+    # -- summary --------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """What the knowledge base holds: counts per kind, per class, per source and evidence level."""
+        facts = self.facts
+        per_kind = Counter(self.kind_of(e) for e in facts.entities.values())
+        per_class: Counter[str] = Counter()
+        for cls, members in facts.members.items():
+            if cls in facts.entities and not cls.startswith(OWL.term("")):
+                per_class[facts.label(cls)] = len(members)
+        per_source = Counter(facts.label(f.source) if f.source in facts.entities else f.source
+                             for f in facts.findings)
+        per_level = Counter(facts.evidence_label.get(f.evidence_level, f.evidence_level) for f in facts.findings)
+        conflicts = {frozenset((a, b)) for a, others in facts.conflicts.items() for b, _ in others}
+        return {
+            "triples": len(self.dataset),
+            "entities": len(facts.entities),
+            "findings": len(facts.findings),
+            "claims": len(self.claims),
+            "conflicts": len(conflicts),
+            "extras": [str(p) for p in self.extras],
+            "per_kind": dict(sorted(per_kind.items())),
+            "per_class": dict(sorted(per_class.items())),
+            "per_source": dict(sorted(per_source.items())),
+            "per_evidence_level": dict(sorted(per_level.items(), key=lambda kv: -self._rank_of_label(kv[0]))),
+        }
+
+    def _rank_of_label(self, label: str) -> int:
+        for iri, lab in self.facts.evidence_label.items():
+            if lab == label:
+                return self.facts.evidence_rank.get(iri, 0)
+        return 0
+
+    def split_combination(self, combination: str | Sequence[str]) -> list[Entity]:
+        """Resolve "daratumumab + ATRA" (or a list of names) to agents."""
+        if isinstance(combination, str):
+            parts = [p.strip() for p in combination.replace(",", "+").split("+")]
+        else:
+            parts = [p.strip() for p in combination]
+        parts = [p for p in parts if p]
+        if not parts:
+            raise Cd38kgError("empty combination: name agents separated by '+', e.g. 'daratumumab + ATRA'")
+        return [self.entity(p, kind="agent", role="agent") for p in parts]

@@ -1,0 +1,150 @@
+"""Assembling the knowledge graph: bundled Turtle, user extensions, projection, inferences.
+
+Named graphs keep the layers apart:
+
+* ``graph/curated``  – the Turtle files and user extensions as written;
+* ``graph/asserted`` – each finding projected onto its plain triple (or, for a class
+  subject, onto a ``hasValue`` restriction) so OWL and SPARQL can use it;
+* ``graph/inferred`` – what HermiT adds (from the cache unless inputs changed);
+The literature claims (what the reviews propose) are parsed into a separate graph that
+is not part of this dataset, so the derivation cannot read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from .errors import Cd38kgError
+from .extend import check_extension_path, read_tsv_extension
+from .facts import Facts, select_facts
+from .names import NameIndex
+from .reasoning import cached_inferences, fingerprint, inferences_ntriples, parse_inferences, run_hermit, store_inferences
+from .resources import claims_file, ontology_files
+from .store import new_dataset, new_graph, parse_into, read_text
+from .vocab import ASSERTED_GRAPH, CD38, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
+
+if TYPE_CHECKING:
+    from rdflib import Dataset, Graph
+
+ReasonMode = Literal["cache", "always", "never"]
+
+
+@dataclass
+class Loaded:
+    """The assembled dataset and what was read into it."""
+
+    dataset: Dataset
+    claims: Graph
+    facts: Facts
+    files: list[Path]
+    extras: list[Path]
+    new_entities: list[str] = field(default_factory=list)
+    inference_key: str = ""
+    reasoned_now: bool = False
+
+
+def load(extras: list[Path] | None = None, reason: ReasonMode = "cache") -> Loaded:
+    """Load the bundled knowledge base plus ``extras`` and attach the reasoner's inferences."""
+    extras = [Path(p) for p in extras or []]
+    for path in extras:
+        check_extension_path(path)
+    dataset = new_dataset()
+    curated = dataset.graph(_uri(CURATED_GRAPH))
+    files = ontology_files()
+    inputs = []
+    for path in files:
+        text = read_text(path)
+        parse_into(curated, path, text)
+        inputs.append((path.name, text.encode()))
+    claims = new_graph()
+    parse_into(claims, claims_file())
+
+    new_entities: list[str] = []
+    for path in extras:
+        text = read_text(path)
+        inputs.append((f"extra:{path.name}", text.encode()))
+        if path.suffix.lower() == ".tsv":
+            base = select_facts(curated)
+            extension = read_tsv_extension(path, NameIndex(base.entities.values()), base.relations, base.classes)
+            for triple in extension.triples:
+                curated.add(triple)
+            new_entities.extend(extension.new_entities)
+        else:
+            staging = new_graph()
+            parse_into(staging, path, text)
+            for triple in staging:
+                curated.add(triple)
+
+    asserted = dataset.graph(_uri(ASSERTED_GRAPH))
+    for triple in project_findings(curated):
+        asserted.add(triple)
+
+    key = fingerprint(inputs)
+    inferred_text = None if reason == "always" else cached_inferences(key)
+    reasoned_now = False
+    if inferred_text is None:
+        if reason == "never":
+            raise Cd38kgError("no cached inferences for these inputs and reasoning was disabled")
+        inferred = run_hermit(owl_input(curated, asserted))
+        store_inferences(key, inferences_ntriples(inferred))
+        reasoned_now = True
+    else:
+        inferred = parse_inferences(inferred_text)
+    inferred_graph = dataset.graph(_uri(INFERRED_GRAPH))
+    from rdflib import URIRef
+
+    for s, p, o in inferred:
+        inferred_graph.add((URIRef(s), URIRef(p), URIRef(o)))
+    facts = select_facts(dataset)
+    return Loaded(dataset=dataset, claims=claims, facts=facts, files=files, extras=extras, new_entities=new_entities,
+                  inference_key=key, reasoned_now=reasoned_now)
+
+
+def project_findings(curated: Graph) -> list[tuple[object, object, object]]:
+    """The OWL reading of every positive finding: a triple, or a class-level restriction.
+
+    Findings with magnitude "none" or "unknown" report an absence and are not projected;
+    findings whose object is a class (soluble CD38 inhibits every anti-CD38 antibody) are
+    fanned out to members by the engine instead, since OWL cannot state them as triples.
+    """
+    from rdflib import BNode, URIRef
+
+    facts = select_facts(curated)
+    object_properties = {iri for iri in facts.relations}
+    out: list[tuple[object, object, object]] = []
+    for finding in facts.findings:
+        if finding.is_negative or finding.predicate not in object_properties:
+            continue
+        if finding.object in facts.classes:
+            continue
+        s, p, o = URIRef(finding.subject), URIRef(finding.predicate), URIRef(finding.object)
+        if finding.subject in facts.classes:
+            restriction = BNode()
+            out += [(s, URIRef(RDFS.subClassOf), restriction),
+                    (restriction, URIRef(RDF.type), URIRef(OWL.Restriction)),
+                    (restriction, URIRef(OWL.onProperty), p),
+                    (restriction, URIRef(OWL.hasValue), o)]
+        else:
+            out.append((s, p, o))
+    return out
+
+
+def owl_input(curated: Graph, asserted: Graph) -> Graph:
+    """The graph handed to HermiT: ontology and entities, without finding and claim records."""
+    records = {s for cls in (CD38.Finding, CD38.LiteratureClaim)
+               for s in curated.subjects(_uri(RDF.type), _uri(cls))}
+    graph = new_graph()
+    for triple in curated:
+        if triple[0] not in records:
+            graph.add(triple)
+    for triple in asserted:
+        graph.add(triple)
+    return graph
+
+
+def _uri(iri: str) -> object:
+    from rdflib import URIRef
+
+    return URIRef(iri)

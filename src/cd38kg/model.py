@@ -1,0 +1,146 @@
+"""Result and record types shared by the engine, the CLI and the exporters.
+
+Frozen dataclasses keep results hashable and safe to pass around; ``to_json`` methods
+give the documented, stable JSON shapes (see README, "JSON output").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Verdict(str, Enum):
+    """What the engine concludes about a combination against a resistance mechanism."""
+
+    OVERCOMES = "overcomes"
+    PARTIAL = "partial"
+    MIXED = "mixed"
+    DOES_NOT = "does-not"
+    UNKNOWN = "unknown"
+
+
+class Outcome(str, Enum):
+    """Why a result came out as it did; "no answer" is an answer too."""
+
+    OK = "ok"
+    NO_PATH = "no-causal-path"
+    RESISTANCE_NOT_RELEVANT = "resistance-does-not-impair-antibody"
+    NO_MECHANISM = "resistance-has-no-mechanism"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Anything with an identifier and a label."""
+
+    iri: str
+    label: str
+    synonyms: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    xrefs: tuple[str, ...] = ()
+    curie: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.curie or self.iri, "label": self.label, "synonyms": list(self.synonyms)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One curated statement with its provenance."""
+
+    iri: str
+    subject: str
+    predicate: str
+    object: str
+    source: str
+    section: str
+    evidence_level: str
+    note: str = ""
+    magnitude: str = ""
+    quantity: str = ""
+
+    @property
+    def is_negative(self) -> bool:
+        """True when the source reports no effect (or does not know)."""
+        return self.magnitude in ("none", "unknown")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """What the ontology says about a relation: its sign, direction and sentence."""
+
+    iri: str
+    label: str
+    sign: int
+    reverse: bool
+    template: str
+    tsv_name: str = ""
+
+
+@dataclass(frozen=True)
+class Support:
+    """A finding behind one step, with the class it was inherited through, if any."""
+
+    finding: Finding
+    inherited_from: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One causal step of an explanation, read in causal order."""
+
+    subject: Entity
+    predicate: Relation
+    object: Entity
+    sign: int
+    sentence: str
+    supports: tuple[Support, ...]
+    evidence_level: str
+    weight: float
+    counter: tuple[Support, ...] = ()
+    role: str = ""
+    mechanism: str = ""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two statements the sources disagree on."""
+
+    finding: Finding
+    other: Finding
+    note: str = ""
+
+
+@dataclass
+class ExplainResult:
+    """The answer to "why should this combination counter this resistance mechanism?"."""
+
+    combination: list[Entity]
+    antibody: Entity
+    partners: list[Entity]
+    resistance: Entity
+    verdict: Verdict
+    outcome: Outcome
+    message: str
+    score: float
+    score_breakdown: dict[str, Any]
+    explanations: list[list[Step]] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    mechanisms: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Hypothesis:
+    """A ranked proposal: a partner (or an antibody switch) against a resistance mechanism."""
+
+    partner: Entity
+    antibody: Entity
+    kind: str
+    result: ExplainResult
+    status: str
+    equivalents: list[Entity] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return self.result.score

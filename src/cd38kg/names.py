@@ -1,0 +1,106 @@
+"""Resolving the names people type to entities.
+
+Labels, synonyms, CURIEs (``kb:atra``, ``CHEBI:15367``) and full IRIs all work, in any
+case, with Greek letters and punctuation folded (``FcgRIIIA`` finds ``FcγRIIIA``). An
+unknown name fails with near matches; an ambiguous one lists its candidates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+
+from .errors import AmbiguousEntityError, UnknownEntityError
+from .model import Entity
+from .vocab import PREFIXES
+
+_GREEK = str.maketrans({"α": "a", "β": "b", "γ": "g", "δ": "d", "ε": "e", "κ": "k", "λ": "l"})
+
+
+def normalize(name: str) -> str:
+    """The comparison key of a name: case, Greek letters, dashes and spacing folded."""
+    text = unicodedata.normalize("NFKC", name).casefold().translate(_GREEK)
+    text = text.replace("’", "'").replace("–", "-").replace("—", "-")
+    text = re.sub(r"[\s_\-]+", " ", text)
+    return text.strip(" '\"")
+
+
+def curie(iri: str) -> str:
+    """The shortest CURIE for ``iri`` under the project prefixes, or the IRI itself."""
+    best = iri
+    for prefix, base in PREFIXES.items():
+        if iri.startswith(base) and len(iri) - len(base) + len(prefix) + 1 < len(best):
+            best = f"{prefix}:{iri[len(base):]}"
+    return best
+
+
+def expand(name: str) -> str | None:
+    """The IRI a CURIE or ``<IRI>`` stands for, if it is one."""
+    text = name.strip()
+    if text.startswith("<") and text.endswith(">"):
+        return text[1:-1]
+    if re.match(r"^https?://", text):
+        return text
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in PREFIXES:
+        return PREFIXES[prefix] + local
+    return None
+
+
+class NameIndex:
+    """Every way of naming each entity, mapped to the entities it can mean."""
+
+    def __init__(self, entities: Iterable[Entity]) -> None:
+        self.entities: dict[str, Entity] = {}
+        self._keys: dict[str, set[str]] = {}
+        for entity in entities:
+            self.add(entity)
+
+    def add(self, entity: Entity) -> None:
+        """Index an entity under its label, synonyms, CURIE and cross-references."""
+        self.entities[entity.iri] = entity
+        for name in (entity.label, *entity.synonyms, *entity.xrefs, entity.curie or curie(entity.iri)):
+            if name:
+                self._keys.setdefault(normalize(name), set()).add(entity.iri)
+
+    def candidates(self, name: str) -> set[str]:
+        """IRIs that ``name`` can mean (exact on IRI/CURIE, normalised on names)."""
+        iri = expand(name)
+        if iri and iri in self.entities:
+            return {iri}
+        return set(self._keys.get(normalize(name), set()))
+
+    def resolve(self, name: str, role: str = "entity",
+                accept: Callable[[Entity], bool] | None = None) -> Entity:
+        """The one entity ``name`` means among those ``accept`` allows."""
+        found = sorted(self.candidates(name))
+        if accept is not None:
+            allowed = [iri for iri in found if accept(self.entities[iri])]
+            if found and not allowed:
+                kinds = ", ".join(self.entities[iri].label for iri in found)
+                raise UnknownEntityError(name, [], role=f"{role} ({kinds} is not a {role})")
+            found = allowed
+        if len(found) == 1:
+            return self.entities[found[0]]
+        if len(found) > 1:
+            raise AmbiguousEntityError(
+                name, [f"{curie(iri)} ({self.entities[iri].label})" for iri in found], role=role)
+        raise UnknownEntityError(name, self.suggest(name, accept), role=role)
+
+    def suggest(self, name: str, accept: Callable[[Entity], bool] | None = None, limit: int = 3) -> list[str]:
+        """Labels of the entities whose names are closest to ``name``."""
+        key = normalize(name)
+        scored: dict[str, float] = {}
+        for other, iris in self._keys.items():
+            ratio = difflib.SequenceMatcher(None, key, other).ratio()
+            if key and (other.startswith(key) or key in other):
+                ratio = max(ratio, 0.75)
+            if ratio < 0.6:
+                continue
+            for iri in iris:
+                entity = self.entities[iri]
+                if accept is None or accept(entity):
+                    scored[entity.label] = max(scored.get(entity.label, 0.0), ratio)
+        return [label for label, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
