@@ -56,6 +56,46 @@ class KnowledgeBase:
         """The literature-claims graph, kept out of :attr:`dataset`."""
         return self._loaded.claims
 
+    def sparql_dataset(self, include_derived: bool = True) -> Dataset:
+        """A Dataset for user queries: the knowledge graphs plus claims and derived strategies.
+
+        Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred``,
+        ``graph/claims`` and (when ``include_derived``) ``graph/derived``; the default graph
+        is their union. Built on demand, so the engine's own dataset never contains claims.
+        """
+        from rdflib import URIRef
+
+        from .store import new_dataset
+        from .vocab import CLAIMS_GRAPH, DERIVED_GRAPH
+
+        full = new_dataset()
+        for graph in self.dataset.graphs():
+            if len(graph):
+                target = full.graph(graph.identifier)
+                for triple in graph:
+                    target.add(triple)
+        claims = full.graph(URIRef(CLAIMS_GRAPH))
+        for triple in self.claims_graph:
+            claims.add(triple)
+        if include_derived:
+            derived = full.graph(URIRef(DERIVED_GRAPH))
+            for triple in self.derived_strategies():
+                derived.add(triple)
+        return full
+
+    def derived_strategies(self) -> list[tuple[Any, Any, Any]]:
+        """Triples describing the engine's ranked hypotheses for every resistance mechanism.
+
+        Vocabulary: each ``cd38:DerivedStrategy`` has ``cd38:strategyAgainst`` (resistance),
+        ``cd38:strategyAntibody``, ``cd38:strategyPartner``, ``cd38:derivedKind``
+        ("combination" | "antibody-switch"), ``cd38:derivedVerdict``, ``cd38:derivedScore``
+        (xsd:decimal), ``cd38:derivedRank`` (1 = best), ``cd38:derivedStatus``
+        ("reported" | "novel"), ``cd38:derivedMechanism`` (repeatable) and ``rdfs:label``.
+        """
+        from .hypotheses import strategy_triples
+
+        return strategy_triples(self)
+
     @property
     def extras(self) -> list[Path]:
         return list(self._loaded.extras)
