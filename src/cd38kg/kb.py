@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import Cd38kgError
+from .explain import Engine, Explainer, split_roles
 from .facts import Claim, Facts, select_claims
 from .loader import Loaded, ReasonMode, load
-from .model import Entity
-from .names import NameIndex, normalize
+from .model import Entity, ExplainResult
+from .names import NameIndex, curie, expand, normalize
+from .scoring import ScoringWeights
 from .vocab import CD38, KIND_ALIASES, KINDS, OWL
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class KnowledgeBase:
         self._loaded = loaded
         self.facts: Facts = loaded.facts
         self.names = NameIndex(self.facts.entities.values())
+        self._engine: Engine | None = None
 
     @classmethod
     def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache") -> KnowledgeBase:
@@ -185,6 +188,74 @@ class KnowledgeBase:
             if lab == label:
                 return self.facts.evidence_rank.get(iri, 0)
         return 0
+
+    # -- reasoning engine -----------------------------------------------------------------
+
+    def engine(self, weights: ScoringWeights | None = None, without: Iterable[str] = ()) -> Engine:
+        """The causal engine, optionally with custom weights or statements ablated.
+
+        ``without`` holds statements to remove, each a finding id (``kb:f-atra-cd38``) or
+        ``"subject | predicate | object"`` with names (``"ATRA | increases_expression |
+        CD38 on myeloma cells"``); the default engine is built once and reused.
+        """
+        keys, finding_ids = self.parse_statements(without)
+        if weights is None and not keys and not finding_ids:
+            if self._engine is None:
+                self._engine = Engine(self.facts)
+            return self._engine
+        return Engine(self.facts, weights, keys, finding_ids)
+
+    def explain(self, combination: str | Sequence[str], resistance: str, antibody: str | None = None,
+                without: Iterable[str] = (), weights: ScoringWeights | None = None) -> ExplainResult:
+        """Why (and how well) a combination should counter a resistance mechanism."""
+        agents = self.split_combination(combination)
+        chosen = self.entity(antibody, kind="antibody", role="anti-CD38 antibody") if antibody else None
+        if chosen is not None and all(a.iri != chosen.iri for a in agents):
+            agents = [chosen, *agents]
+        ab, partners = split_roles(agents, chosen, lambda e: CD38.AntiCD38Antibody in e.types)
+        target = self.entity(resistance, kind="resistance", role="resistance mechanism")
+        engine = self.engine(weights, without)
+        return Explainer(engine, self.entity_of).explain(ab, partners, target, agents)
+
+    def entity_of(self, iri: str) -> Entity:
+        """The entity record for an IRI (a bare record when it has no label)."""
+        return self.facts.entities.get(iri) or Entity(iri=iri, label=curie(iri), curie=curie(iri))
+
+    def parse_statements(self, statements: Iterable[str]) -> tuple[set[tuple[str, str, str]], set[str]]:
+        """Resolve ``--without`` statements to (subject, predicate, object) keys or finding IRIs."""
+        keys: set[tuple[str, str, str]] = set()
+        finding_ids: set[str] = set()
+        known_findings = {f.iri for f in self.facts.findings}
+        by_name = {}
+        for rel in self.facts.relations.values():
+            for name in (rel.tsv_name, rel.label, curie(rel.iri)):
+                if name:
+                    by_name[normalize(name)] = rel.iri
+        for text in statements:
+            iri = expand(text.strip())
+            if iri and iri in known_findings:
+                finding_ids.add(iri)
+                continue
+            parts = [p.strip() for p in text.split("|")]
+            if len(parts) != 3:
+                raise Cd38kgError(f"cannot read statement {text!r}: give a finding id (e.g. kb:f-atra-cd38) or "
+                                  "'subject | predicate | object'")
+            predicate = by_name.get(normalize(parts[1]))
+            if predicate is None:
+                raise Cd38kgError(f"unknown predicate {parts[1]!r} in statement {text!r}; use one of "
+                                  f"{', '.join(sorted(r.tsv_name for r in self.facts.relations.values() if r.tsv_name))}")
+            subject = self.entity(parts[0]).iri
+            obj = self.entity(parts[2]).iri
+            key = (subject, predicate, obj)
+            if not any(k == key for k in self._statement_keys()):
+                raise Cd38kgError(f"the knowledge base has no statement {text!r} to remove")
+            keys.add(key)
+        return keys, finding_ids
+
+    def _statement_keys(self) -> set[tuple[str, str, str]]:
+        from .graph import statement_index
+
+        return set(statement_index(self.facts))
 
     def split_combination(self, combination: str | Sequence[str]) -> list[Entity]:
         """Resolve "daratumumab + ATRA" (or a list of names) to agents."""

@@ -1,0 +1,144 @@
+"""Projecting the knowledge graph onto a signed, weighted causal graph (networkx).
+
+Nodes are entities in their cell context (``kb:cd38-on-mm`` and ``kb:cd38-on-nk`` are
+different nodes). Which relations become edges, with which sign and direction, is read
+from the ontology (``cd38:causalSign``, ``cd38:causalDirection``), not hard-coded.
+
+An edge exists for every causal triple the knowledge graph holds (asserted, or inferred
+by the reasoner for members of a class) that at least one finding supports. Each edge
+keeps its supporting findings (marking those inherited through a class) and any findings
+that report no effect for the same statement, which lower its weight and are shown as
+conflicting evidence. A statement with no finding behind it is not used: every step of
+an explanation must be traceable to a source.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .facts import Facts
+from .model import Finding, Relation, Support
+from .scoring import ScoringWeights
+from .vocab import CD38, OWL
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One causal edge: the statement behind it, its sign, weight and evidence."""
+
+    subject: str
+    relation: Relation
+    object: str
+    source: str
+    target: str
+    sign: int
+    weight: float
+    supports: tuple[Support, ...]
+    counter: tuple[Support, ...]
+    level: str
+
+    @property
+    def key(self) -> Key:
+        return (self.subject, self.relation.iri, self.object)
+
+
+def _individuals(facts: Facts, iri: str) -> list[str]:
+    """The individuals an IRI stands for: itself, or a class's (inferred) members."""
+    if iri in facts.classes:
+        return sorted(m for m in facts.members.get(iri, ()) if m not in facts.classes)
+    return [iri]
+
+
+def statement_index(facts: Facts) -> dict[Key, list[Support]]:
+    """Findings per (subject, predicate, object), class-level findings spread to members."""
+    index: dict[Key, list[Support]] = defaultdict(list)
+    for finding in facts.findings:
+        relation = facts.relations.get(finding.predicate)
+        if relation is None or relation.sign == 0:
+            continue
+        subject_class = finding.subject if finding.subject in facts.classes else ""
+        object_class = finding.object if finding.object in facts.classes else ""
+        for s in _individuals(facts, finding.subject):
+            for o in _individuals(facts, finding.object):
+                index[(s, finding.predicate, o)].append(Support(finding, subject_class or object_class))
+    return index
+
+
+def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: Facts,
+                weights: ScoringWeights) -> tuple[float, str]:
+    """Weight and evidence label of a statement from its findings.
+
+    Evidence is the best level among the supporting findings; the magnitude comes from
+    the most specific findings (the entity's own before those inherited from a class).
+    """
+    supports = list(supports)
+    own = [s for s in supports if not s.inherited_from]
+    specific = own or supports
+    best = max(supports, key=lambda s: facts.evidence_rank.get(s.finding.evidence_level, 0))
+    level = facts.evidence_label.get(best.finding.evidence_level, "hypothesis")
+    magnitude = max(weights.magnitude.get(s.finding.magnitude, 1.0) for s in specific)
+    weight = weights.evidence.get(level, 0.3) * magnitude
+    if list(counter):
+        weight *= weights.contested
+    return weight, level
+
+
+def build_edges(facts: Facts, weights: ScoringWeights, without: set[Key] | None = None,
+                without_findings: set[str] | None = None) -> list[Edge]:
+    """Every sourced causal edge, minus the statements or findings the user ablated."""
+    without = without or set()
+    without_findings = without_findings or set()
+    index = statement_index(facts)
+    materialised = set(facts.triples)
+    edges = []
+    for key in sorted(index):
+        if key in without:
+            continue
+        s, p, o = key
+        supports = [x for x in index[key] if x.finding.iri not in without_findings]
+        positive = [x for x in supports if not x.finding.is_negative]
+        counter = [x for x in supports if x.finding.is_negative]
+        if not positive:
+            continue
+        class_object = any(x.finding.object in facts.classes for x in positive)
+        if key not in materialised and not class_object:
+            continue  # neither asserted nor inferred by the reasoner
+        relation = facts.relations[p]
+        weight, level = edge_weight(positive, counter, facts, weights)
+        source, target = (o, s) if relation.reverse else (s, o)
+        edges.append(Edge(subject=s, relation=relation, object=o, source=source, target=target,
+                          sign=relation.sign, weight=weight, supports=tuple(positive), counter=tuple(counter),
+                          level=level))
+    return edges
+
+
+def causal_graph(edges: Iterable[Edge]) -> nx.MultiDiGraph:
+    """The signed multigraph: parallel edges of different relations stay distinct."""
+    import networkx as nx
+
+    graph = nx.MultiDiGraph()
+    for edge in edges:
+        graph.add_edge(edge.source, edge.target, key=edge.relation.iri, edge=edge)
+    return graph
+
+
+def agent_nodes(facts: Facts) -> set[str]:
+    """Individuals that are therapeutic agents (never walked through by other agents' paths)."""
+    return {iri for iri, e in facts.entities.items() if CD38.Agent in e.types and OWL.Class not in e.types}
+
+
+def nodes_of_kind(facts: Facts, cls: str) -> set[str]:
+    """Individuals (not classes) typed with ``cls``."""
+    return {iri for iri, e in facts.entities.items() if cls in e.types and OWL.Class not in e.types}
+
+
+def finding_by_iri(facts: Facts) -> dict[str, Finding]:
+    return {f.iri: f for f in facts.findings}
