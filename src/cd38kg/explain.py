@@ -23,6 +23,7 @@ The derivation, for antibody A, partner(s) P and resistance R:
 from __future__ import annotations
 
 from collections import defaultdict
+from copy import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,16 @@ class MechanismAssessment:
     harm: float = 0.0
     status: str = "untouched"
     omega: float = 0.0
+    lesion: dict[str, set[int]] = field(default_factory=dict)
+    depth: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def restoration_depth(self) -> int | None:
+        """How far along the resistance's chain the partner first restores (1 = the very node
+        the resistance changes); ``None`` when nothing is restored."""
+        depths = [self.depth.get(p.lesion_node, 99) for p in self.partner_paths
+                  if p.kind in (RESTORES, CONTESTED) and p.lesion_node]
+        return min(depths) if depths else None
 
     @property
     def best_support(self) -> ScoredPath | None:
@@ -96,6 +107,7 @@ class Engine:
         self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
         self.antibodies = nodes_of_kind(facts, CD38.AntiCD38Antibody)
         self._disputes = self._negative_statements(without_findings or set())
+        self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
 
     def _negative_statements(self, without_findings: set[str]) -> dict[tuple[str, str], list[tuple[int, Support]]]:
         """(subject, node) pairs that a finding says are *not* linked, with the claimed sign."""
@@ -132,6 +144,21 @@ class Engine:
 
     def assess(self, antibody: str, partners: list[str], resistance: str) -> tuple[list[MechanismAssessment], str]:
         """Mechanism-by-mechanism assessment; the string is why nothing was found, if so."""
+        impaired, reason = self.impairments(antibody, resistance)
+        assessments = [copy(item) for item in impaired]
+        for item in assessments:
+            item.partner_paths = []
+            self._assess_partners(item, antibody, partners, resistance)
+        return assessments, reason
+
+    def impairments(self, antibody: str, resistance: str) -> tuple[list[MechanismAssessment], str]:
+        """What the resistance takes from the antibody (computed once per pair and cached)."""
+        key = (antibody, resistance)
+        if key not in self._impairments:
+            self._impairments[key] = self._impair(antibody, resistance)
+        return self._impairments[key]
+
+    def _impair(self, antibody: str, resistance: str) -> tuple[list[MechanismAssessment], str]:
         relied = self.reliance(antibody)
         if not relied:
             return [], f"the knowledge base records no mechanism of action for {self.facts.label(antibody)}"
@@ -161,7 +188,6 @@ class Engine:
         worst = max(a.impairment for a in assessments)
         for item in assessments:
             item.omega = (item.reliance / total_reliance) * (item.impairment / worst)
-            self._assess_partners(item, antibody, partners, resistance)
         return assessments, ""
 
     def _disputed(self, start: str, path: Path) -> tuple[Support, ...]:
@@ -185,10 +211,17 @@ class Engine:
             for node in scored.path.nodes[1:-1]:
                 lesion[node].add(scored.path.sign_at(node))
             drained.update(e.target for e in scored.path.edges if e.relation.iri == CD38.depletes)
+        item.lesion = dict(lesion)
+        item.depth = {}
+        for scored in negative:
+            for position, node in enumerate(scored.path.nodes[1:-1], 1):
+                item.depth[node] = min(item.depth.get(node, position), position)
         neutralised = antibody in lesion
         for partner in partners:
             blocked = (self.agents - {partner, antibody}) | self.resistances | self.patient_factors
             for path in simple_paths(self.graph, partner, item.mechanism, weights.max_path_length, blocked):
+                if partner == antibody and path.edges[0].relation.iri == CD38.induces:
+                    continue  # an antibody examined for its own counter-routes: not its mechanisms
                 value, factors = strength(path, self.degree, weights)
                 kind, node = self._classify(path, lesion, drained)
                 if neutralised and kind == PARALLEL:
@@ -223,6 +256,30 @@ class Engine:
             item.status = "insufficient"
         else:
             item.status = "untouched"
+
+    def idea_path(self, item: MechanismAssessment) -> ScoredPath | None:
+        """The route that best expresses how the partner helps: its best restoring path if
+        it restores the lesion at all, else its best positive path."""
+        restoring = [p for p in item.partner_paths if p.kind in (RESTORES, CONTESTED)]
+        return max(restoring, key=lambda p: p.strength, default=None) or item.best_support
+
+    def idea(self, item: MechanismAssessment) -> str:
+        """Where the partner's route enters the biology, lifted through subpopulations up to
+        the lesion: CD38-knockout NK cells, KHYG1 and g-NK cells all act by adding NK cells,
+        so they are one idea with several products."""
+        best = self.idea_path(item)
+        if best is None:
+            return ""
+        node = best.path.nodes[1]
+        seen = {node}
+        while node not in item.lesion:
+            parents = sorted(e.target for _, _, d in self.graph.out_edges(node, data=True)
+                             for e in [d["edge"]] if e.relation.iri == CD38.subpopulationOf and e.target not in seen)
+            if not parents:
+                break
+            node = parents[0]
+            seen.add(node)
+        return node
 
     @staticmethod
     def _classify(path: Path, lesion: dict[str, set[int]], drained: set[str]) -> tuple[str, str]:
@@ -303,7 +360,11 @@ class Explainer:
         conflicts = self.conflicts(explanations)
         mechanisms = [{"mechanism": self.entity(a.mechanism).to_json(), "status": a.status,
                        "reliance": round(a.reliance, 3), "impairment": round(a.impairment, 4),
-                       "weight": round(a.omega, 4), "support": round(a.support, 4), "harm": round(a.harm, 4)}
+                       "weight": round(a.omega, 4), "support": round(a.support, 4), "harm": round(a.harm, 4),
+                       "entry": curie(engine.idea(a)) if engine.idea(a) else None,
+                       "entry_relation": curie(engine.idea_path(a).path.edges[0].relation.iri)  # type: ignore[union-attr]
+                       if engine.idea_path(a) else None,
+                       "restoration_depth": a.restoration_depth}
                       for a in sorted(assessments, key=lambda a: -a.omega)]
         return ExplainResult(combination, antibody, partners, resistance, verdict, outcome, message, round(score, 4),
                              breakdown, explanations, conflicts, mechanisms)

@@ -22,13 +22,15 @@ from .errors import Cd38kgError
 from .explain import Engine, Explainer, split_roles
 from .facts import Claim, Facts, select_claims
 from .loader import Loaded, ReasonMode, load
-from .model import Entity, ExplainResult
+from .model import Entity, ExplainResult, Hypothesis
 from .names import NameIndex, curie, expand, normalize
 from .scoring import ScoringWeights
 from .vocab import CD38, KIND_ALIASES, KINDS, OWL
 
 if TYPE_CHECKING:
     from rdflib import Dataset
+
+    from .hypotheses import Evaluation
 
 
 class KnowledgeBase:
@@ -216,6 +218,23 @@ class KnowledgeBase:
         target = self.entity(resistance, kind="resistance", role="resistance mechanism")
         engine = self.engine(weights, without)
         return Explainer(engine, self.entity_of).explain(ab, partners, target, agents)
+
+    def hypotheses(self, resistance: str, antibody: str | None = None, top: int | None = 10,
+                   without: Iterable[str] = (), weights: ScoringWeights | None = None) -> list[Hypothesis]:
+        """Ranked partners and antibody switches against a resistance mechanism, best first."""
+        from .hypotheses import rank_hypotheses
+
+        if top is not None and top < 1:
+            raise Cd38kgError(f"--top must be at least 1 (got {top})")
+        target = self.entity(resistance, kind="resistance", role="resistance mechanism")
+        chosen = self.entity(antibody, kind="antibody", role="anti-CD38 antibody") if antibody else None
+        return rank_hypotheses(self, target, chosen, top, self.engine(weights, without))
+
+    def evaluate(self) -> Evaluation:
+        """Recall@3/@5 of the reviews' proposals and wrong verdicts on known counter-examples."""
+        from .hypotheses import evaluate
+
+        return evaluate(self)
 
     def entity_of(self, iri: str) -> Entity:
         """The entity record for an IRI (a bare record when it has no label)."""

@@ -1,0 +1,321 @@
+"""Ranked hypotheses against a resistance mechanism, and the engine's score against the literature.
+
+Every agent in the knowledge base is tried as a partner of each anti-CD38 antibody (or of
+the one asked for); each anti-CD38 antibody is also tried as a *switch*: an antibody that
+relies less on what the resistance takes away, or that itself restores it. Hypotheses are
+labelled ``reported`` when a review proposes them (the literature-claims graph, read only
+here and in :func:`evaluate`) and ``novel`` otherwise. Agents the knowledge base cannot
+tell apart (same verdict and score, e.g. IMiDs known only through class-level facts) are
+grouped into one hypothesis listing the equivalents.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .explain import Engine, Explainer, MechanismAssessment
+from .model import Entity, ExplainResult, Hypothesis, Outcome, Verdict
+from .names import curie
+from .vocab import CD38, KB, OWL, RDF, RDFS, XSD
+
+if TYPE_CHECKING:
+    from .facts import Claim
+    from .kb import KnowledgeBase
+
+HELPFUL = (Verdict.OVERCOMES, Verdict.PARTIAL, Verdict.MIXED)
+_VERDICT_ORDER = {Verdict.OVERCOMES: 0, Verdict.PARTIAL: 1, Verdict.MIXED: 2, Verdict.DOES_NOT: 3, Verdict.UNKNOWN: 4}
+
+
+def candidate_partners(kb: KnowledgeBase, engine: Engine) -> list[str]:
+    """Agents other than anti-CD38 antibodies that have at least one causal edge."""
+    return sorted(a for a in engine.agents - engine.antibodies if a in engine.graph and engine.graph.out_degree(a))
+
+
+def antibodies_with_mechanisms(engine: Engine) -> list[str]:
+    """Anti-CD38 antibodies whose mechanisms of action the knowledge base records."""
+    return sorted(a for a in engine.antibodies if a in engine.graph and engine.reliance(a))
+
+
+def claimed(kb: KnowledgeBase, resistance: str, agent: str, kinds: tuple[str, ...]) -> list[Claim]:
+    """Claims of the given kinds that propose ``agent`` (or a class it belongs to) against ``resistance``."""
+    entity = kb.facts.entities.get(agent)
+    types = set(entity.types) if entity else set()
+    return [c for c in kb.claims if c.against == resistance and c.kind in kinds
+            and (c.strategy == agent or c.strategy in types)]
+
+
+def default_antibody(kb: KnowledgeBase, engine: Engine, resistance: str) -> str | None:
+    """The antibody to ask about when none is given: among the clinical antibodies the
+    resistance impairs, the best characterised one (most findings of its own).
+
+    That is daratumumab for most mechanisms, MOR202 for anti-drug antibodies (the only
+    antibody they were seen with). Next-generation (Fc-engineered) antibodies are
+    candidates to switch to, not the antibody a patient is failing on.
+    """
+    own_findings: dict[str, int] = defaultdict(int)
+    for finding in kb.facts.findings:
+        own_findings[finding.subject] += 1
+    clinical = [a for a in antibodies_with_mechanisms(engine)
+                if not kb.facts.is_a(a, CD38.FcEngineeredAntibody) and engine.impairments(a, resistance)[0]]
+    if not clinical:
+        return None
+    return min(clinical, key=lambda a: (-own_findings[a], kb.facts.label(a).casefold()))
+
+
+def rank_hypotheses(kb: KnowledgeBase, resistance: Entity, antibody: Entity | None = None, top: int | None = 10,
+                    engine: Engine | None = None) -> list[Hypothesis]:
+    """Partners and antibody switches against ``resistance``, best first.
+
+    Without an antibody, the question is asked for the clinical antibody the resistance
+    hurts most (e.g. daratumumab for complement-inhibitor upregulation).
+    """
+    engine = engine or kb.engine()
+    explainer = Explainer(engine, kb.entity_of)
+    if antibody is None:
+        chosen = default_antibody(kb, engine, resistance.iri)
+        if chosen is None:
+            return []
+        antibody = kb.entity_of(chosen)
+    antibodies = [antibody.iri]
+    best: dict[str, Hypothesis] = {}
+    for partner in candidate_partners(kb, engine):
+        for ab in antibodies:
+            result = explainer.explain(kb.entity_of(ab), [kb.entity_of(partner)], resistance,
+                                       [kb.entity_of(ab), kb.entity_of(partner)])
+            if result.verdict not in HELPFUL or result.score <= 0:
+                continue
+            current = best.get(partner)
+            if current is None or (result.score, -_VERDICT_ORDER[result.verdict]) > \
+                    (current.score, -_VERDICT_ORDER[current.result.verdict]):
+                status = "reported" if claimed(kb, resistance.iri, partner, ("counters",)) else "novel"
+                best[partner] = Hypothesis(kb.entity_of(partner), kb.entity_of(ab), "combination", result, status)
+    hypotheses = _group_equivalents(list(best.values()))
+    hypotheses += switch_hypotheses(kb, engine, resistance, antibody)
+    hypotheses.sort(key=sort_key)
+    return hypotheses[:top] if top else hypotheses
+
+
+def restoration_depth(hyp: Hypothesis) -> int:
+    """How close to the resistance's own change the hypothesis acts (1 = at it; 99 = not at all)."""
+    depths = [m.get("restoration_depth") for m in hyp.result.mechanisms if m.get("restoration_depth")]
+    return min(depths) if depths else 99
+
+
+#: Priority of a verdict when ranking (multiplied by ``DEPTH_DECAY ** (depth - 1)``).
+VERDICT_PRIORITY = {Verdict.OVERCOMES: 1.0, Verdict.PARTIAL: 0.6, Verdict.MIXED: 0.5, Verdict.DOES_NOT: 0.0,
+                    Verdict.UNKNOWN: 0.0}
+DEPTH_DECAY = 0.8
+
+
+def priority(hyp: Hypothesis) -> float:
+    """How directly a hypothesis answers the resistance: its verdict, discounted by how far
+    downstream of the resistance's own change it acts. Undoing the very change (ATRA raising
+    the CD38 that was lost) ranks above compensating further down the chain; an antibody
+    switch that escapes the resistance altogether counts as acting at the change itself."""
+    depth = 1 if hyp.kind == "antibody-switch" and hyp.result.verdict is Verdict.OVERCOMES \
+        else restoration_depth(hyp)
+    return VERDICT_PRIORITY[hyp.result.verdict] * DEPTH_DECAY ** (min(depth, 20) - 1)
+
+
+def sort_key(hyp: Hypothesis) -> tuple[Any, ...]:
+    """Priority first, then score, then names, so the order is deterministic."""
+    return (-round(priority(hyp), 6), -round(hyp.score, 6), hyp.partner.label.casefold(),
+            hyp.antibody.label.casefold())
+
+
+def _group_equivalents(hypotheses: list[Hypothesis]) -> list[Hypothesis]:
+    """One hypothesis per mechanistic idea: the same kind of agent (drug or cell therapy) with
+    the same antibody and verdict, entering the biology at the same point by the same
+    relation for each mechanism; the best-ranked agent leads, the others are listed."""
+    groups: dict[tuple[Any, ...], list[Hypothesis]] = defaultdict(list)
+    for hyp in hypotheses:
+        family = "cell therapy" if CD38.CellTherapyProduct in hyp.partner.types else "drug"
+        signature = (hyp.kind, family, hyp.antibody.iri, hyp.result.verdict,
+                     tuple((m["mechanism"]["id"], m["status"], m.get("entry"), m.get("entry_relation"))
+                           for m in hyp.result.mechanisms))
+        groups[signature].append(hyp)
+    out = []
+    for members in groups.values():
+        members.sort(key=sort_key)
+        lead = members[0]
+        lead.equivalents = [m.partner for m in members[1:]]
+        if any(m.status == "reported" for m in members):
+            lead.status = "reported"
+        out.append(lead)
+    return out
+
+
+def retained_activity(engine: Engine, antibody: str, resistance: str) -> tuple[float, float, list[MechanismAssessment]]:
+    """The antibody's total reliance over its mechanisms, what the resistance leaves of it, and
+    the impaired mechanisms. Reliance is on the curated magnitude scale (strong 1, moderate
+    0.7, weak 0.4), so antibodies can be compared: one that never used a mechanism does not
+    gain by "escaping" its loss."""
+    impaired, _ = engine.impairments(antibody, resistance)
+    total = sum(engine.reliance_strength(e) for e in engine.reliance(antibody).values())
+    lost = sum(item.reliance * min(1.0, item.impairment / _REFERENCE_IMPAIRMENT) for item in impaired)
+    return total, max(0.0, total - lost), impaired
+
+
+#: Impairment at which a mechanism counts as fully lost when comparing antibodies.
+_REFERENCE_IMPAIRMENT = 0.05
+
+
+def switch_hypotheses(kb: KnowledgeBase, engine: Engine, resistance: Entity, antibody: Entity) -> list[Hypothesis]:
+    """Antibodies to switch to: ones the resistance spares, that keep clearly more of their
+    activity, or that themselves undo what the resistance takes away (e.g. an Fc-glycoengineered
+    antibody binding low-affinity FcγRIIIA alleles more tightly)."""
+    base_total, base_kept, _ = retained_activity(engine, antibody.iri, resistance.iri)
+    if base_total <= 0:
+        return []
+    explainer = Explainer(engine, kb.entity_of)
+
+    def own_score(ab: str) -> tuple[float, ExplainResult]:
+        own = explainer.explain(kb.entity_of(ab), [kb.entity_of(ab)], resistance, [kb.entity_of(ab)])
+        return (own.score if own.verdict in HELPFUL else 0.0), own
+
+    base_own, _ = own_score(antibody.iri)
+    out = []
+    for ab in antibodies_with_mechanisms(engine):
+        if ab == antibody.iri:
+            continue
+        total, kept, impaired = retained_activity(engine, ab, resistance.iri)
+        new_own, own = own_score(ab)
+        # Counter-routes the current antibody already has (e.g. both deplete Tregs) are no gain.
+        own_support = max(0.0, new_own - base_own)
+        gain = min(1.0, (kept - base_kept) / base_total)
+        escapes = not impaired and kept >= 0.9 * base_total
+        if not (escapes or own_support > 0 or gain >= 0.05):
+            continue
+        value = max(gain, 0.0) + own_support
+        if value <= 0:
+            continue
+        verdict = Verdict.OVERCOMES if escapes or (own.verdict is Verdict.OVERCOMES and own_support > 0) \
+            else Verdict.PARTIAL
+        base_label, new_label = kb.facts.label(antibody.iri), kb.facts.label(ab)
+        message = (f"switching from {base_label} to {new_label}: under {resistance.label} {new_label} keeps "
+                   f"{kept:.2f} of its reliance {total:.2f} on its mechanisms, {base_label} keeps {base_kept:.2f} "
+                   f"of {base_total:.2f}" + (f"; {new_label} itself counters the resistance" if own_support else ""))
+        result = ExplainResult(
+            combination=[kb.entity_of(ab)], antibody=kb.entity_of(ab), partners=[], resistance=resistance,
+            verdict=verdict, outcome=Outcome.OK, message=message, score=round(value, 4),
+            score_breakdown={"rule": "switch score = max(0, (retained(new) - retained(current)) / total(current)) + "
+                             "the new antibody's own score against the resistance; retained = total reliance minus, "
+                             "per impaired mechanism, reliance x min(1, impairment / reference)",
+                             "retained_new": round(kept, 4), "total_new": round(total, 4),
+                             "retained_current": round(base_kept, 4), "total_current": round(base_total, 4),
+                             "own_score": round(own_support, 4), "reference_impairment": _REFERENCE_IMPAIRMENT,
+                             "score": round(value, 4)},
+            explanations=own.explanations if own_support else [], conflicts=own.conflicts if own_support else [],
+            mechanisms=[{"mechanism": kb.entity_of(m.mechanism).to_json(), "status": "impaired",
+                         "reliance": round(m.reliance, 3), "impairment": round(m.impairment, 4)} for m in impaired])
+        status = "reported" if claimed(kb, resistance.iri, ab, ("switch", "counters")) else "novel"
+        out.append(Hypothesis(kb.entity_of(ab), kb.entity_of(antibody.iri), "antibody-switch", result, status))
+    return out
+
+
+@dataclass
+class Evaluation:
+    """Recall of the reviews' proposals among the engine's hypotheses, and wrong verdicts."""
+
+    per_resistance: list[dict[str, Any]]
+    recall_at_3: float
+    recall_at_5: float
+    wrong_verdicts: list[dict[str, Any]]
+    counter_examples_checked: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"recall@3": round(self.recall_at_3, 4), "recall@5": round(self.recall_at_5, 4),
+                "per_resistance": self.per_resistance, "wrong_verdicts": self.wrong_verdicts,
+                "counter_examples_checked": self.counter_examples_checked}
+
+
+def evaluate(kb: KnowledgeBase) -> Evaluation:
+    """Score the hypotheses against the literature claims, which the derivation never saw."""
+    engine = kb.engine()
+    by_resistance: dict[str, set[str]] = defaultdict(set)
+    for claim in kb.claims:
+        if claim.kind in ("counters", "switch"):
+            by_resistance[claim.against].add(claim.strategy)
+    rows = []
+    hits3 = hits5 = total = 0
+    for resistance_iri in sorted(by_resistance, key=kb.facts.label):
+        resistance = kb.entity_of(resistance_iri)
+        ranked = rank_hypotheses(kb, resistance, None, top=5, engine=engine)
+        strategies = sorted(by_resistance[resistance_iri], key=kb.facts.label)
+        found3 = [s for s in strategies if _hit(kb, s, ranked[:3])]
+        found5 = [s for s in strategies if _hit(kb, s, ranked[:5])]
+        hits3, hits5, total = hits3 + len(found3), hits5 + len(found5), total + len(strategies)
+        rows.append({
+            "resistance": resistance.to_json(),
+            "claimed": [kb.entity_of(s).label for s in strategies],
+            "recall@3": round(len(found3) / len(strategies), 4),
+            "recall@5": round(len(found5) / len(strategies), 4),
+            "missed@5": [kb.entity_of(s).label for s in strategies if s not in found5],
+            "top5": [h.partner.label for h in ranked],
+        })
+    wrong, checked = _wrong_verdicts(kb, engine)
+    return Evaluation(rows, hits3 / total if total else 0.0, hits5 / total if total else 0.0, wrong, checked)
+
+
+def _hit(kb: KnowledgeBase, strategy: str, ranked: list[Hypothesis]) -> bool:
+    for hyp in ranked:
+        for entity in (hyp.partner, *hyp.equivalents):
+            if entity.iri == strategy or strategy in kb.facts.entities.get(entity.iri, entity).types:
+                return True
+    return False
+
+
+def _wrong_verdicts(kb: KnowledgeBase, engine: Engine) -> tuple[list[dict[str, Any]], int]:
+    explainer = Explainer(engine, kb.entity_of)
+    wrong, checked = [], 0
+    for claim in kb.claims:
+        if claim.kind != "does-not-counter":
+            continue
+        agents = sorted(kb.facts.members.get(claim.strategy, set()) - kb.facts.classes) \
+            if claim.strategy in kb.facts.classes else [claim.strategy]
+        resistance = kb.entity_of(claim.against)
+        for agent in agents:
+            for ab in antibodies_with_mechanisms(engine):
+                if agent == ab:
+                    continue
+                checked += 1
+                result = explainer.explain(kb.entity_of(ab), [kb.entity_of(agent)], resistance,
+                                           [kb.entity_of(ab), kb.entity_of(agent)])
+                if result.verdict is Verdict.OVERCOMES:
+                    wrong.append({"claim": curie(claim.iri), "antibody": kb.facts.label(ab),
+                                  "agent": kb.facts.label(agent), "resistance": resistance.label,
+                                  "verdict": result.verdict.value})
+    return wrong, checked
+
+
+def strategy_triples(kb: KnowledgeBase, top: int = 10) -> list[tuple[Any, Any, Any]]:
+    """The ranked hypotheses for every resistance mechanism as RDF, for the derived graph."""
+    from rdflib import Literal, URIRef
+
+    engine = kb.engine()
+    triples: list[tuple[Any, Any, Any]] = []
+    resistances = sorted(engine.resistances, key=kb.facts.label)
+    for resistance_iri in resistances:
+        resistance = kb.entity_of(resistance_iri)
+        for rank, hyp in enumerate(rank_hypotheses(kb, resistance, None, top=top, engine=engine), 1):
+            for partner in (hyp.partner, *hyp.equivalents):
+                node = URIRef(KB.term(f"derived/{resistance_iri.rsplit('/', 1)[-1]}/{partner.iri.rsplit('/', 1)[-1]}"))
+                triples += [
+                    (node, URIRef(RDF.type), URIRef(CD38.DerivedStrategy)),
+                    (node, URIRef(RDFS.label), Literal(f"{hyp.antibody.label} + {partner.label} against "
+                                                       f"{resistance.label}: {hyp.result.verdict.value}")),
+                    (node, URIRef(CD38.strategyAgainst), URIRef(resistance_iri)),
+                    (node, URIRef(CD38.strategyAntibody), URIRef(hyp.antibody.iri)),
+                    (node, URIRef(CD38.strategyPartner), URIRef(partner.iri)),
+                    (node, URIRef(CD38.derivedKind), Literal(hyp.kind)),
+                    (node, URIRef(CD38.derivedVerdict), Literal(hyp.result.verdict.value)),
+                    (node, URIRef(CD38.derivedScore), Literal(f"{hyp.score:.4f}", datatype=URIRef(XSD.decimal))),
+                    (node, URIRef(CD38.derivedRank), Literal(rank)),
+                    (node, URIRef(CD38.derivedStatus), Literal(hyp.status)),
+                ]
+                for mech in hyp.result.mechanisms:
+                    triples.append((node, URIRef(CD38.derivedMechanism), URIRef(kb.names.resolve(mech["mechanism"]["id"]).iri)))
+    triples.append((URIRef(CD38.DerivedStrategy), URIRef(RDF.type), URIRef(OWL.Class)))
+    return triples

@@ -1,0 +1,510 @@
+"""Checking the knowledge base and user files before anyone reasons with them (``cd38kg validate``).
+
+Curation mistakes are otherwise silent: a finding without its source still loads, a typo in
+an id quietly creates a node nobody defined, and an individual put into two disjoint
+classes makes the reasoner reject the whole ontology without saying which statement is
+wrong. :func:`validate` runs every check and returns all problems, each naming the entity
+and the file and line where it is written:
+
+* SHACL shapes (``ontology/shapes.ttl``, pyshacl): provenance on findings, trials, arms and
+  literature claims, a label on every entity, no dangling ``kb:``/``user:`` references;
+* a disjointness scan that explains an inconsistency as "kb:x is both A and B";
+* HermiT (:func:`cd38kg.loader.load` with ``reason="always"``) for the consistency verdict.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations_with_replacement
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputFileError
+from .names import curie, normalize
+from .resources import claims_file, ontology_files, shapes_file
+from .store import new_graph, parse_into
+from .vocab import CD38, INFERRED_GRAPH, KB, OWL, RDF, RDFS, SKOS, USER, XSD
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+    from rdflib.term import Node
+
+SHAPES = "https://w3id.org/cd38kg/shapes#"
+SH = "http://www.w3.org/ns/shacl#"
+_PREFIX_DECL = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
+_TSV_FINDING = re.compile(re.escape(USER) + r"finding-([0-9a-f]{8})-(\d+)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: what is wrong, with which entity (a CURIE), and where it is written."""
+
+    message: str
+    entity: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        """``file:line: message`` (or less, when the place is not known)."""
+        if self.file:
+            return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+        return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message, "entity": self.entity, "file": self.file, "line": self.line}
+
+
+@dataclass
+class ValidationReport:
+    """Everything :func:`validate` found, and how much it checked."""
+
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    triples: int = 0
+    findings: int = 0
+    entities: int = 0
+    inferred: int = 0
+    consistent: bool | None = None  # HermiT's verdict; None when the input could not be read
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: what was checked and the verdict."""
+        if self.consistent is None and not self.triples:
+            return f"{len(self.problems)} problem(s); nothing else was checked because an input could not be read"
+        checked = (f"{self.triples} triples, {self.findings} findings and {self.entities} entities "
+                   f"in {len(self.files)} files")
+        if self.consistent:
+            verdict = f"consistent (HermiT, {self.inferred} inferred triples)"
+        else:
+            verdict = "inconsistent (HermiT)"
+        if self.ok:
+            return f"OK: {checked} checked; {verdict}"
+        return f"{len(self.problems)} problem(s) in {checked}; {verdict}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "consistent": self.consistent, "triples": self.triples, "findings": self.findings,
+                "entities": self.entities, "inferred": self.inferred, "files": self.files,
+                "problems": [p.to_json() for p in self.problems], "summary": self.summary()}
+
+
+def validate(extras: Sequence[Path | str] = ()) -> ValidationReport:
+    """Check the bundled knowledge base plus ``extras`` (Turtle or TSV) and report every problem.
+
+    A file that cannot be read or parsed stops the check at that file (reported with its
+    line); otherwise the shapes, the disjointness scan and HermiT all run, so one report
+    lists everything. Raises :class:`cd38kg.errors.ReasonerUnavailable` when Java cannot
+    run HermiT: that is the machine's problem, not the input's.
+    """
+    from rdflib import URIRef
+
+    from .loader import load
+    from .reasoning import InconsistentOntology
+
+    paths = [Path(p) for p in extras]
+    report = ValidationReport()
+    try:
+        sources = _read_sources(paths)
+    except InputFileError as err:
+        report.problems.append(Problem(err.reason, file=err.path, line=err.line))
+        return report
+    files = [path for path, _ in sources]
+    search = [*paths, *(p for p in files if p not in paths)]  # user files first: errors are likelier there
+    data = _union(graph for _, graph in sources)
+    report.files = [str(p) for p in files]
+    report.triples = len(data)
+    report.findings = len(set(data.subjects(URIRef(RDF.type), URIRef(CD38.Finding))))
+    report.entities = len({s for s in data.subjects(URIRef(RDFS.label)) if isinstance(s, URIRef)})
+
+    report.problems += check_shapes(data, search)
+    explained = check_disjointness(data, sources, search)
+    report.problems += explained
+    try:
+        loaded = load(paths, reason="always")
+    except InconsistentOntology as err:
+        report.consistent = False
+        if not explained:
+            report.problems.append(Problem(f"{err} (no pair of disjoint classes explains it; look for a "
+                                           "functional, irreflexive or asymmetric property used against its rules)"))
+    else:
+        report.consistent = True
+        report.inferred = len(loaded.dataset.graph(URIRef(INFERRED_GRAPH)))
+    return report
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def _read_sources(extras: list[Path]) -> list[tuple[Path, Graph]]:
+    """Every input file with the triples it contributes: bundled Turtle, user files, claims.
+
+    Mirrors the loader (a TSV file's names resolve against everything read before it) but
+    keeps each file's triples apart, so a problem can be traced to the file that states it.
+    Refuses RDF/XML and JSON-LD (see :func:`cd38kg.store.rdf_format`) and fetches nothing.
+    """
+    from .extend import read_tsv_extension
+    from .facts import select_facts
+    from .names import NameIndex
+
+    sources: list[tuple[Path, Graph]] = []
+    knowledge = new_graph()
+    for path in [*ontology_files(), *extras]:
+        graph = new_graph()
+        if path.suffix.lower() == ".tsv":
+            facts = select_facts(knowledge)
+            extension = read_tsv_extension(path, NameIndex(facts.entities.values()), facts.relations, facts.classes)
+            for triple in extension.triples:
+                graph.add(triple)
+        else:
+            parse_into(graph, path)
+        knowledge += graph
+        sources.append((path, graph))
+    claims = new_graph()
+    parse_into(claims, claims_file())
+    sources.append((claims_file(), claims))
+    return sources
+
+
+def _union(graphs: Iterable[Graph]) -> Graph:
+    """One in-memory graph holding all ``graphs`` (pyshacl works best on rdflib's own store).
+
+    Oxigraph hands back plain strings as ``xsd:string`` literals, which rdflib does not
+    equate with the plain literals of the shapes (``sh:in``); they are the same RDF 1.1
+    term, so they are stored plain.
+    """
+    from rdflib import Graph, Literal, URIRef
+
+    xsd_string = URIRef(XSD.string)
+    union = Graph()
+    for graph in graphs:
+        for s, p, o in graph:
+            if isinstance(o, Literal) and o.datatype == xsd_string:
+                o = Literal(str(o))
+            union.add((s, p, o))
+    return union
+
+
+# -- SHACL -------------------------------------------------------------------------------------
+
+
+def check_shapes(data: Graph, files: Sequence[Path]) -> list[Problem]:
+    """Violations of ``ontology/shapes.ttl`` in ``data``, each located in ``files``."""
+    import pyshacl
+    from rdflib import BNode, Graph, URIRef
+
+    shapes = Graph().parse(shapes_file(), format="turtle")
+    _, results, _ = pyshacl.validate(data, shacl_graph=shapes, advanced=True, inference="none")
+    sh = {name: URIRef(SH + name) for name in ("ValidationResult", "focusNode", "resultMessage", "sourceShape")}
+    dangling: set[Node] = set()
+    found: list[tuple[Node, str, bool]] = []
+    for result in results.subjects(URIRef(RDF.type), sh["ValidationResult"]):
+        focus = results.value(result, sh["focusNode"])
+        message = str(results.value(result, sh["resultMessage"]) or "does not satisfy a shape")
+        is_dangling = results.value(result, sh["sourceShape"]) == URIRef(SHAPES + "DefinedReference")
+        if is_dangling:
+            dangling.add(focus)
+        found.append((focus, message, is_dangling))
+    problems = set()
+    for focus, message, is_dangling in found:
+        if focus in dangling and not is_dangling:
+            continue  # "has no rdfs:label" adds nothing to "is used but never defined"
+        anchor = focus
+        if isinstance(focus, BNode):  # a blank-node record: place it by what it is about
+            anchor = data.value(focus, URIRef(CD38.subject)) or focus
+        if is_dangling:
+            message += _did_you_mean(data, str(focus))
+        problems.add(_problem(f"{_name(focus)} {message}", _name(focus), anchor, data, files))
+    return sorted(problems, key=_order)
+
+
+def _did_you_mean(data: Graph, iri: str) -> str:
+    """"; did you mean kb:x?" for the defined id closest to a dangling one, if any is close."""
+    from rdflib import URIRef
+
+    namespace = next(ns for ns in (KB, USER) if iri.startswith(ns))
+    defined = {str(s) for p in (RDFS.label, RDF.type) for s in data.subjects(URIRef(p))
+               if isinstance(s, URIRef) and str(s).startswith(namespace)}
+    close = difflib.get_close_matches(iri, sorted(defined), n=1, cutoff=0.9)
+    return f"; did you mean {curie(close[0])}?" if close else ""
+
+
+# -- disjointness ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Membership:
+    """One reason an individual belongs to a class, and the statement that gives it."""
+
+    cls: str
+    how: str
+    anchor: str
+    statement: tuple[Node, Node, Node]
+
+
+def check_disjointness(data: Graph, sources: Sequence[tuple[Path, Graph]], files: Sequence[Path]) -> list[Problem]:
+    """Individuals that belong to two disjoint classes, found without a reasoner.
+
+    An individual's classes come from its ``rdf:type`` statements and from the domain and
+    range of the object properties it is used with (in triples, or in positive findings,
+    which the loader turns into triples); each class brings its superclasses. Two of those
+    declared disjoint (``owl:AllDisjointClasses``, ``owl:disjointWith``,
+    ``owl:disjointUnionOf``) make the ontology inconsistent, and naming the two and the
+    statements behind them is the explanation HermiT's verdict lacks.
+    """
+    from rdflib import URIRef
+
+    disjoint = _disjoint_pairs(data)
+    if not disjoint:
+        return []
+    ancestors = _ancestors(data)
+    relevant = {c for c, ups in ancestors.items() if any(a in pair for a in ups for pair in disjoint)}
+    domains, ranges = _domains_and_ranges(data)
+    classes = {str(c) for c in data.subjects(URIRef(RDF.type), URIRef(OWL.Class))} | set(ancestors)
+    member: dict[str, list[_Membership]] = defaultdict(list)
+
+    def add(individual: Node, cls: str, how: str, anchor: Node, statement: tuple[Node, Node, Node]) -> None:
+        if isinstance(individual, URIRef) and cls in relevant and str(individual) not in classes:
+            member[str(individual)].append(_Membership(cls, how, str(anchor), statement))
+
+    for s, o in data.subject_objects(URIRef(RDF.type)):
+        add(s, str(o), "", s, (s, URIRef(RDF.type), o))
+    for s, p, o in data:
+        for cls in domains.get(str(p), ()):
+            add(s, cls, f" as subject of {curie(str(p))}", s, (s, p, o))
+        for cls in ranges.get(str(p), ()):
+            add(o, cls, f" as object of {curie(str(p))}", s, (s, p, o))
+    for finding in data.subjects(URIRef(RDF.type), URIRef(CD38.Finding)):
+        s, p, o = (data.value(finding, URIRef(t)) for t in (CD38.subject, CD38.predicate, CD38.object))
+        if None in (s, p, o) or str(data.value(finding, URIRef(CD38.magnitude)) or "") in ("none", "unknown"):
+            continue
+        statement = (finding, URIRef(RDF.type), URIRef(CD38.Finding))
+        for cls in domains.get(str(p), ()):
+            add(s, cls, f" as subject of {curie(str(p))} in {curie(str(finding))}", finding, statement)
+        for cls in ranges.get(str(p), ()):
+            add(o, cls, f" as object of {curie(str(p))} in {curie(str(finding))}", finding, statement)
+
+    bundled = {*ontology_files(), claims_file()}
+    problems = []
+    for individual in sorted(member):
+        clash = _first_clash(sorted(set(member[individual]), key=lambda m: (m.cls, m.how)), ancestors, disjoint)
+        if clash is None:
+            continue
+        first, second, a, b = clash
+        places = [_place(m, data, sources, files) for m in (first, second)]
+        reasons = [f"a {curie(m.cls)}{m.how}" + (f" at {_where(place)}" if place else "")
+                   for m, place in zip((first, second), places)]
+        detail = "; ".join(reasons) if first != second else f"{reasons[0]}, a subclass of both"
+        blamed = next((pl for pl in reversed(places) if pl and pl[0] not in bundled), places[1] or places[0])
+        name = curie(individual)
+        problems.append(Problem(f"{name} is both {curie(a)} and {curie(b)}, which are disjoint ({detail})",
+                                name, str(blamed[0]) if blamed else None, blamed[1] if blamed else None))
+    return problems
+
+
+def _first_clash(memberships: list[_Membership], ancestors: dict[str, set[str]],
+                 disjoint: set[frozenset[str]]) -> tuple[_Membership, _Membership, str, str] | None:
+    for first, second in combinations_with_replacement(memberships, 2):
+        for a in sorted(ancestors.get(first.cls, {first.cls})):
+            for b in sorted(ancestors.get(second.cls, {second.cls})):
+                if frozenset((a, b)) in disjoint:
+                    return first, second, a, b
+    return None
+
+
+def _disjoint_pairs(data: Graph) -> set[frozenset[str]]:
+    from rdflib import URIRef
+    from rdflib.collection import Collection
+
+    def pairwise(items: list[Node]) -> set[frozenset[str]]:
+        named = [str(i) for i in items if isinstance(i, URIRef)]
+        return {frozenset((a, b)) for i, a in enumerate(named) for b in named[i + 1:] if a != b}
+
+    pairs: set[frozenset[str]] = set()
+    for node in data.subjects(URIRef(RDF.type), URIRef(OWL.AllDisjointClasses)):
+        members = data.value(node, URIRef(OWL.members))
+        if members is not None:
+            pairs |= pairwise(list(Collection(data, members)))
+    for _, members in data.subject_objects(URIRef(OWL.disjointUnionOf)):
+        pairs |= pairwise(list(Collection(data, members)))
+    for a, b in data.subject_objects(URIRef(OWL.disjointWith)):
+        pairs |= pairwise([a, b])
+    return pairs
+
+
+def _ancestors(data: Graph) -> dict[str, set[str]]:
+    """Each named class with itself and all its named superclasses (and equivalents)."""
+    from rdflib import URIRef
+
+    parents: dict[str, set[str]] = defaultdict(set)
+    for sub, sup in data.subject_objects(URIRef(RDFS.subClassOf)):
+        if isinstance(sub, URIRef) and isinstance(sup, URIRef):
+            parents[str(sub)].add(str(sup))
+    for a, b in data.subject_objects(URIRef(OWL.equivalentClass)):
+        if isinstance(a, URIRef) and isinstance(b, URIRef):
+            parents[str(a)].add(str(b))
+            parents[str(b)].add(str(a))
+    closure: dict[str, set[str]] = {}
+    for start in list(parents) + [c for ups in list(parents.values()) for c in ups]:
+        if start in closure:
+            continue
+        seen, todo = {start}, [start]
+        while todo:
+            for up in parents.get(todo.pop(), ()):
+                if up not in seen:
+                    seen.add(up)
+                    todo.append(up)
+        closure[start] = seen
+    return closure
+
+
+def _domains_and_ranges(data: Graph) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Object properties' domains and ranges, with inverses and super-properties folded in."""
+    from rdflib import URIRef
+
+    def named(p: str, axiom: str) -> set[str]:
+        return {str(c) for c in data.objects(URIRef(p), URIRef(axiom)) if isinstance(c, URIRef)}
+
+    properties = {str(p) for p in data.subjects(URIRef(RDF.type), URIRef(OWL.ObjectProperty))}
+    domain = {p: named(p, RDFS.domain) for p in properties}
+    range_ = {p: named(p, RDFS.range) for p in properties}
+    for p, q in data.subject_objects(URIRef(OWL.inverseOf)):
+        p, q = str(p), str(q)
+        if p in properties and q in properties:
+            domain[q] |= named(p, RDFS.range)
+            range_[q] |= named(p, RDFS.domain)
+            domain[p] |= named(q, RDFS.range)
+            range_[p] |= named(q, RDFS.domain)
+    for p in data.subjects(URIRef(RDF.type), URIRef(OWL.SymmetricProperty)):
+        if str(p) in properties:
+            both = domain[str(p)] | range_[str(p)]
+            domain[str(p)], range_[str(p)] = set(both), set(both)
+    supers: dict[str, set[str]] = defaultdict(set)
+    for sub, sup in data.subject_objects(URIRef(RDFS.subPropertyOf)):
+        supers[str(sub)].add(str(sup))
+    out_domain, out_range = {}, {}
+    for p in properties:
+        seen, todo = {p}, [p]
+        while todo:
+            for up in supers.get(todo.pop(), ()):
+                if up not in seen:
+                    seen.add(up)
+                    todo.append(up)
+        out_domain[p] = set().union(*(domain.get(s, set()) for s in seen))
+        out_range[p] = set().union(*(range_.get(s, set()) for s in seen))
+    return ({p: c for p, c in out_domain.items() if c}, {p: c for p, c in out_range.items() if c})
+
+
+def _place(membership: _Membership, data: Graph, sources: Sequence[tuple[Path, Graph]],
+           files: Sequence[Path]) -> tuple[Path, int] | None:
+    """The file that states a membership's statement, and the line of its anchor there."""
+    from rdflib import URIRef
+
+    stating = [path for path, graph in sources if membership.statement in graph]
+    ordered = [p for p in files if p in stating] or list(files)
+    return locate(membership.anchor, ordered, _names(data, URIRef(membership.anchor)))
+
+
+# -- locating ----------------------------------------------------------------------------------
+
+
+def locate(iri: str, files: Iterable[Path], names: Iterable[str] = ()) -> tuple[Path, int] | None:
+    """The file and line where ``iri`` is written, searching ``files`` in order.
+
+    Turtle and N-Triples files are searched for the full ``<IRI>`` and for every CURIE the
+    file's own ``@prefix`` lines allow, as a whole token (``kb:cd38`` does not match
+    ``kb:cd38-on-mm``); comment lines are skipped. A line that starts with the entity (its
+    definition) wins over a mention anywhere. TSV files name entities by label, so ``names``
+    are matched against their cells; a TSV finding's IRI ends in ``<file tag>-<line>``.
+    """
+    keys = {normalize(n) for n in names if n}
+    mention: tuple[Path, int] | None = None
+    for path in files:
+        found = _locate_in(Path(path), str(iri), keys)
+        if found is None:
+            continue
+        line, defines = found
+        if defines:
+            return Path(path), line
+        mention = mention or (Path(path), line)
+    return mention
+
+
+def _locate_in(path: Path, iri: str, keys: set[str]) -> tuple[int, bool] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = text.splitlines()
+    if path.suffix.lower() == ".tsv":
+        finding = _TSV_FINDING.fullmatch(iri)
+        if finding:
+            tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]  # as extend.py names findings
+            return (int(finding.group(2)), True) if finding.group(1) == tag else None
+        mention = None
+        for number, row in enumerate(lines, 1):
+            cells = [normalize(cell) for cell in row.split("\t")]
+            if cells[0] in keys:
+                return number, True
+            if mention is None and keys.intersection(cells[1:3]):
+                mention = (number, False)
+        return mention
+    spellings = [re.escape(f"<{iri}>")]
+    for prefix, namespace in _PREFIX_DECL.findall(text):
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            spellings.append(r"(?<![\w:.-])" + re.escape(f"{prefix}:{iri[len(namespace):]}")
+                             + r"(?![\w:%/#-]|\.[\w-])")
+    pattern = re.compile("|".join(spellings))
+    mention = None
+    for number, line in enumerate(lines, 1):
+        if line.lstrip().startswith("#"):
+            continue
+        match = pattern.search(line)
+        if match is None:
+            continue
+        if match.start() == 0:
+            return number, True
+        mention = mention or (number, False)
+    return mention
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _names(data: Graph, node: Node) -> list[str]:
+    """How a TSV file may name ``node``: its label, synonyms and CURIE."""
+    from rdflib import URIRef
+
+    names = [str(o) for p in (RDFS.label, SKOS.altLabel) for o in data.objects(node, URIRef(p))]
+    return [*names, curie(str(node))]
+
+
+def _name(node: Node) -> str:
+    from rdflib import URIRef
+
+    return curie(str(node)) if isinstance(node, URIRef) else "a blank node"
+
+
+def _problem(message: str, entity: str, anchor: Node, data: Graph, files: Sequence[Path]) -> Problem:
+    from rdflib import URIRef
+
+    place = locate(str(anchor), files, _names(data, anchor)) if isinstance(anchor, URIRef) else None
+    return Problem(message, entity, str(place[0]) if place else None, place[1] if place else None)
+
+
+def _where(place: tuple[Path, int]) -> str:
+    return f"{place[0]}:{place[1]}"
+
+
+def _order(problem: Problem) -> tuple[str, int, str]:
+    return (problem.file or "", problem.line or 0, problem.message)
+
+
+__all__ = ["Problem", "ValidationReport", "check_disjointness", "check_shapes", "locate", "validate"]
