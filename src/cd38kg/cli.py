@@ -83,6 +83,154 @@ def entities(kind: str | None, search: str | None, extras: tuple[str, ...], fmt:
     print_entities(kb, found)
 
 
+def weights_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--weights FILE``: a JSON file overriding scoring weights (see README)."""
+    return click.option("--weights", "weights_file", type=click.Path(dir_okay=False),
+                        help="JSON file overriding scoring weights.")(func)
+
+
+def load_weights(path: str | None) -> Any:
+    if not path:
+        return None
+    from .scoring import ScoringWeights
+
+    return ScoringWeights.from_file(path)
+
+
+def html_out(fmt: str, out: str | None) -> None:
+    """Check ``--format html`` has ``--out`` (and only then)."""
+    if fmt == "html" and not out:
+        raise Cd38kgError("--format html needs --out FILE")
+    if out and fmt != "html":
+        raise Cd38kgError("--out is only used with --format html")
+
+
+@cli.command()
+@click.option("--combination", "-c", required=True, help='Agents joined by "+", e.g. "daratumumab + ATRA".')
+@click.option("--resistance", "-r", required=True, help="Resistance mechanism (label, synonym or CURIE).")
+@click.option("--antibody", help="Anti-CD38 antibody, if the combination does not name one.")
+@click.option("--without", multiple=True, metavar="STATEMENT",
+              help="Ablate a statement: a finding id or 'subject | predicate | object'; repeatable.")
+@weights_option
+@extra_option
+@format_option("text", "json", "html")
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file for --format html.")
+def explain(combination: str, resistance: str, antibody: str | None, without: tuple[str, ...],
+            weights_file: str | None, extras: tuple[str, ...], fmt: str, out: str | None) -> None:
+    """Why should COMBINATION counter RESISTANCE? Verdict, causal chains, sources, conflicts."""
+    html_out(fmt, out)
+    kb = load_kb(extras)
+    result = kb.explain(combination, resistance, antibody=antibody, without=without,
+                        weights=load_weights(weights_file))
+    if fmt == "json":
+        from .serialize import explain_json
+
+        emit_json(explain_json(result))
+    elif fmt == "html":
+        from .render_html import explanation_html, write_html
+
+        write_html(explanation_html(kb, result), out)  # type: ignore[arg-type]
+        click.echo(f"wrote {out}")
+    else:
+        from .render_text import print_explanation
+
+        print_explanation(result)
+
+
+@cli.command()
+@click.option("--resistance", "-r", required=True, help="Resistance mechanism (label, synonym or CURIE).")
+@click.option("--antibody", help="The anti-CD38 antibody in use (default: the best-characterised one it impairs).")
+@click.option("--top", type=click.IntRange(1, 500), default=10, show_default=True, help="How many hypotheses.")
+@click.option("--without", multiple=True, metavar="STATEMENT", help="Ablate a statement; repeatable.")
+@weights_option
+@extra_option
+@format_option("text", "json", "html")
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file for --format html.")
+def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[str, ...], weights_file: str | None,
+               extras: tuple[str, ...], fmt: str, out: str | None) -> None:
+    """Rank partners and antibody switches against RESISTANCE, marked reported or novel."""
+    html_out(fmt, out)
+    kb = load_kb(extras)
+    ranked = kb.hypotheses(resistance, antibody=antibody, top=top, without=without,
+                           weights=load_weights(weights_file))
+    target = kb.entity(resistance, kind="resistance", role="resistance mechanism")
+    chosen = ranked[0].antibody if ranked else (kb.entity(antibody, kind="antibody") if antibody else None)
+    if fmt == "json":
+        from .serialize import hypotheses_json
+
+        emit_json(hypotheses_json(target, chosen, ranked))
+    elif fmt == "html":
+        from .render_html import hypotheses_html, write_html
+
+        write_html(hypotheses_html(kb, target, ranked), out)  # type: ignore[arg-type]
+        click.echo(f"wrote {out}")
+    else:
+        from .render_text import print_hypotheses
+
+        print_hypotheses(target, ranked)
+
+
+@cli.command()
+@extra_option
+@format_option("text", "json")
+def evaluate(extras: tuple[str, ...], fmt: str) -> None:
+    """Score the engine against what the reviews propose (recall@3/@5, wrong verdicts)."""
+    result = load_kb(extras).evaluate()
+    if fmt == "json":
+        emit_json(result.to_json())
+    else:
+        from .render_text import print_evaluation
+
+        print_evaluation(result)
+
+
+@cli.command()
+@click.argument("profile_file", metavar="FILE.yaml", type=click.Path(dir_okay=False))
+@click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="How many combinations.")
+@extra_option
+@format_option("text", "json")
+def profile(profile_file: str, top: int, extras: tuple[str, ...], fmt: str) -> None:
+    """From a patient profile to likely resistance mechanisms and combinations that address them."""
+    result = load_kb(extras).profile(profile_file, top=top)
+    if fmt == "json":
+        emit_json(result.to_json())
+    else:
+        from .render_text import print_profile
+
+        print_profile(result)
+
+
+@cli.command("build-cache")
+def build_cache() -> None:
+    """Re-run HermiT on the bundled ontology and rewrite its shipped inference cache (developers)."""
+    from .reasoning import write_bundled_inferences
+
+    path = write_bundled_inferences()
+    click.echo(f"wrote {path}")
+
+
+@cli.command()
+@extra_option
+@format_option("text", "json")
+def validate(extras: tuple[str, ...], fmt: str) -> None:
+    """Check the knowledge base and --extra files: SHACL shapes, references, OWL consistency (HermiT)."""
+    from pathlib import Path
+
+    from .errors import ValidationFailed
+    from .validate import validate as run_validation
+
+    report = run_validation([Path(p) for p in extras])
+    if fmt == "json":
+        emit_json(report.to_json())
+    else:
+        for problem in report.problems:
+            click.echo(str(problem))
+        if report.ok:
+            click.echo(report.summary())
+    if not report.ok:
+        raise ValidationFailed([str(p) for p in report.problems])
+
+
 def main() -> None:
     """Console-script entry point: run the CLI, turning user errors into one-line messages."""
     try:

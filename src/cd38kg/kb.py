@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rdflib import Dataset
 
     from .hypotheses import Evaluation
+    from .profile import ProfileResult
 
 
 class KnowledgeBase:
@@ -235,6 +236,12 @@ class KnowledgeBase:
         from .hypotheses import evaluate
 
         return evaluate(self)
+
+    def profile(self, path: str | Path, top: int = 10) -> ProfileResult:
+        """Resistance mechanisms a patient profile (YAML) points to, and combinations for them."""
+        from .profile import assess_profile, read_profile
+
+        return assess_profile(self, read_profile(Path(path)), top=top)
 
     def entity_of(self, iri: str) -> Entity:
         """The entity record for an IRI (a bare record when it has no label)."""

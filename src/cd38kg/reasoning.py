@@ -148,3 +148,18 @@ def parse_inferences(text: str) -> list[tuple[str, str, str]]:
         if len(parts) == 3:
             out.append(tuple(part.strip("<>") for part in parts))  # type: ignore[arg-type]
     return out
+
+
+def write_bundled_inferences() -> Path:
+    """Reason over the bundled knowledge base alone and ship the result with the package."""
+    from .loader import load
+
+    loaded = load([], reason="always")
+    text = bundled_text_from_cache(loaded.inference_key)
+    return store_inferences(loaded.inference_key, text, bundled_inferences_file())
+
+
+def bundled_text_from_cache(key: str) -> str:
+    """The inference N-Triples just cached for ``key`` (without the header line)."""
+    path = cache_dir() / f"inferences-{key}.nt"
+    return path.read_text(encoding="utf-8").split("\n", 1)[1]

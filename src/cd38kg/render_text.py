@@ -47,3 +47,106 @@ def print_entities(kb: KnowledgeBase, found: list[Entity]) -> None:
     for entity in found:
         table.add_row(entity.curie, entity.label, kb.kind_of(entity), "; ".join(entity.synonyms))
     out.print(table)
+
+
+_VERDICT_STYLE = {"overcomes": "bold green", "partial": "yellow", "mixed": "magenta", "does-not": "red",
+                  "unknown": "dim"}
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def print_explanation(result: Any) -> None:
+    """A verdict line, the mechanisms, the causal chains in plain English, and conflicts."""
+    out = console()
+    style = _VERDICT_STYLE.get(result.verdict.value, "")
+    names = " + ".join(e.label for e in result.combination)
+    out.print(f"[bold]{_escape(names)}[/bold] against [bold]{_escape(result.resistance.label)}[/bold]: "
+              f"[{style}]{result.verdict.value}[/{style}]  (score {result.score:.4f}; outcome {result.outcome.value})")
+    out.print(_escape(result.message.split(": ", 1)[-1] if result.outcome.value == "ok" else result.message))
+    if result.mechanisms:
+        table = _table("Mechanisms the resistance impairs", "mechanism", "status", "reliance", "impairment",
+                       "weight", "support", "harm")
+        for m in result.mechanisms:
+            table.add_row(_escape(m["mechanism"]["label"]), m["status"], f"{m['reliance']:.2f}",
+                          f"{m['impairment']:.3f}", f"{m['weight']:.3f}", f"{m['support']:.3f}", f"{m['harm']:.3f}")
+        out.print(table)
+    shown: set[tuple[str, ...]] = set()
+    for steps in result.explanations:
+        key = tuple(s.sentence for s in steps)
+        if key in shown:
+            continue
+        shown.add(key)
+        heading = "What the resistance takes away" if steps[0].role == "resistance" else "What the partner does"
+        out.print(f"\n[bold]{heading}[/bold] (towards {_escape(steps[-1].object.label if steps[-1].predicate.reverse is False else steps[-1].subject.label)}):")
+        for number, step in enumerate(steps, 1):
+            marker = "+" if step.sign > 0 else "-"
+            out.print(f"  {number}. ({marker}) {_escape(step.sentence)}")
+    if result.conflicts:
+        out.print("\n[bold]Evidence against / conflicting evidence[/bold]:")
+        for conflict in result.conflicts:
+            a, b = conflict.finding, conflict.other
+            out.print(f"  - {_escape(conflict.note)}")
+            out.print(f"      for: {_escape(a.note)} [{_escape(a.source.removeprefix('https://doi.org/'))} §{_escape(a.section)}]")
+            out.print(f"      against: {_escape(b.note)} [{_escape(b.source.removeprefix('https://doi.org/'))} §{_escape(b.section)}]")
+
+
+def print_hypotheses(resistance: Any, hypotheses: list[Any]) -> None:
+    """A ranked table of hypotheses with verdict, status and score."""
+    out = console()
+    if not hypotheses:
+        out.print(f"No hypotheses: nothing in the knowledge base acts on what {_escape(resistance.label)} impairs.")
+        return
+    antibody = hypotheses[0].antibody.label
+    table = _table(f"Hypotheses against {resistance.label} (antibody in use: {antibody})", "#", "partner / switch",
+                   "kind", "verdict", "status", "score", "also", "mechanisms")
+    for rank, hyp in enumerate(hypotheses, 1):
+        mechanisms = ", ".join(f"{m['mechanism']['label']}:{m['status']}" for m in hyp.result.mechanisms)
+        table.add_row(str(rank), _escape(hyp.partner.label), hyp.kind, hyp.result.verdict.value, hyp.status,
+                      f"{hyp.score:.4f}", _escape(", ".join(e.label for e in hyp.equivalents)), _escape(mechanisms))
+    out.print(table)
+
+
+def print_evaluation(result: Any) -> None:
+    """Recall per resistance mechanism and overall, and any wrong verdicts."""
+    out = console()
+    out.print(f"[bold]Overall[/bold]: recall@3 {result.recall_at_3:.3f}, recall@5 {result.recall_at_5:.3f}; "
+              f"wrong 'overcomes' verdicts on {result.counter_examples_checked} counter-example checks: "
+              f"{len(result.wrong_verdicts)}")
+    table = _table("Per resistance mechanism", "resistance", "claimed strategies", "recall@3", "recall@5", "missed@5")
+    for row in result.per_resistance:
+        table.add_row(_escape(row["resistance"]["label"]), _escape(", ".join(row["claimed"])), f"{row['recall@3']:.2f}",
+                      f"{row['recall@5']:.2f}", _escape(", ".join(row["missed@5"])))
+    out.print(table)
+    for wrong in result.wrong_verdicts:
+        out.print(f"[red]wrong verdict[/red]: {wrong}")
+
+
+def print_profile(result: Any) -> None:
+    """Active mechanisms with why, ranked combinations, caveats."""
+    out = console()
+    antibody = result.antibody.label if result.antibody else "none"
+    out.print(f"[bold]{_escape(result.patient)}[/bold] (antibody: {_escape(antibody)})")
+    if not result.active:
+        out.print("No resistance mechanism is indicated by this profile.")
+    for item in result.active:
+        out.print(f"\n[bold]{_escape(item.resistance.label)}[/bold] (weight {item.weight:.2f}) because:")
+        for reason in item.reasons:
+            out.print("  - " + _escape(f"{reason['factor']} = {reason['value']}: {reason['note']} "
+                                       f"[{reason['evidence_level']}; {reason['doi']} §{reason['section']}]"))
+    if result.combinations:
+        table = _table("Combinations addressing these mechanisms together", "#", "partner", "addresses", "score",
+                       "per mechanism", "notes")
+        for row in result.combinations:
+            per = "; ".join(f"{k}: {v['verdict']} ({v['status']})" for k, v in row["per_mechanism"].items())
+            table.add_row(str(row["rank"]), _escape(row["partner"]["label"]), f"{row['addresses']}/{row['of']}",
+                          f"{row['score']:.4f}", _escape(per), _escape("; ".join(row["notes"])))
+        out.print(table)
+    if result.caveats:
+        out.print("\n[bold]Caveats[/bold]:")
+        for caveat in result.caveats:
+            where = f" [{caveat.get('doi', '')} §{caveat.get('section', '')}]" if caveat.get("doi") else ""
+            out.print("  - " + _escape(f"{caveat['about']}: {caveat['note']}{where}"))

@@ -1,0 +1,87 @@
+"""The documented JSON shapes of results (README, "JSON output"); stable across versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Conflict, ExplainResult, Hypothesis, Step, Support
+
+
+def support_json(support: Support) -> dict[str, Any]:
+    finding = support.finding
+    return {
+        "finding": finding.iri,
+        "doi": finding.source.removeprefix("https://doi.org/"),
+        "source": finding.source,
+        "section": finding.section,
+        "evidence_level": finding.evidence_level.rsplit("#", 1)[-1],
+        "note": finding.note,
+        "magnitude": finding.magnitude or None,
+        "quantity": finding.quantity or None,
+        "inherited_from": support.inherited_from or None,
+    }
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    return {
+        "subject": step.subject.to_json(),
+        "predicate": {"id": step.predicate.iri, "label": step.predicate.label},
+        "object": step.object.to_json(),
+        "sign": step.sign,
+        "sentence": step.sentence,
+        "sources": [support_json(s) for s in step.supports],
+        "evidence_level": step.evidence_level,
+        "weight": step.weight,
+        "counter_evidence": [support_json(s) for s in step.counter],
+        "role": step.role,
+        "mechanism": step.mechanism,
+    }
+
+
+def conflict_json(conflict: Conflict) -> dict[str, Any]:
+    return {
+        "statement": support_json(Support(conflict.finding)),
+        "disputed_by": support_json(Support(conflict.other)),
+        "note": conflict.note,
+    }
+
+
+def explain_json(result: ExplainResult) -> dict[str, Any]:
+    return {
+        "combination": [e.to_json() for e in result.combination],
+        "antibody": result.antibody.to_json(),
+        "partners": [e.to_json() for e in result.partners],
+        "resistance": result.resistance.to_json(),
+        "verdict": result.verdict.value,
+        "outcome": result.outcome.value,
+        "message": result.message,
+        "score": result.score,
+        "score_breakdown": result.score_breakdown,
+        "mechanisms": result.mechanisms,
+        "explanations": [[step_json(s) for s in steps] for steps in result.explanations],
+        "conflicts": [conflict_json(c) for c in result.conflicts],
+    }
+
+
+def hypothesis_json(hyp: Hypothesis, rank: int) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "partner": hyp.partner.to_json(),
+        "antibody": hyp.antibody.to_json(),
+        "kind": hyp.kind,
+        "score": hyp.score,
+        "score_breakdown": hyp.result.score_breakdown,
+        "verdict": hyp.result.verdict.value,
+        "status": hyp.status,
+        "equivalents": [e.to_json() for e in hyp.equivalents],
+        "mechanisms": hyp.result.mechanisms,
+        "explanation": explain_json(hyp.result),
+    }
+
+
+def hypotheses_json(resistance: Any, antibody: Any, hypotheses: list[Hypothesis]) -> dict[str, Any]:
+    return {
+        "resistance": resistance.to_json(),
+        "antibody": antibody.to_json() if antibody is not None else None,
+        "hypotheses": [hypothesis_json(h, i) for i, h in enumerate(hypotheses, 1)],
+    }
