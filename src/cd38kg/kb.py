@@ -146,7 +146,9 @@ class KnowledgeBase:
             if needle and not any(needle in normalize(n) for n in (entity.label, entity.curie, *entity.synonyms, *entity.xrefs)):
                 continue
             out.append(entity)
-        return sorted(out, key=lambda e: (normalize(e.label), e.iri))
+        # Best matches first: label starts with the search text, then label contains it.
+        return sorted(out, key=lambda e: (not normalize(e.label).startswith(needle), needle not in normalize(e.label),
+                                          normalize(e.label), e.iri))
 
     def _kind_class(self, kind: str) -> str:
         name = KIND_ALIASES.get(kind.lower(), kind.lower())

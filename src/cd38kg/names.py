@@ -59,9 +59,10 @@ class NameIndex:
             self.add(entity)
 
     def add(self, entity: Entity) -> None:
-        """Index an entity under its label, synonyms, CURIE and cross-references."""
+        """Index an entity under its label, synonyms and cross-references (CURIEs and IRIs
+        are matched exactly, since their case matters: ``cd38:Regimen`` is not ``cd38:regimen``)."""
         self.entities[entity.iri] = entity
-        for name in (entity.label, *entity.synonyms, *entity.xrefs, entity.curie or curie(entity.iri)):
+        for name in (entity.label, *entity.synonyms, *entity.xrefs):
             if name:
                 self._keys.setdefault(normalize(name), set()).add(entity.iri)
 

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 def console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    import shutil
+
+    return Console(highlight=False, width=max(120, shutil.get_terminal_size((160, 40)).columns))
 
 
 def _table(title: str, *columns: str) -> Any:

@@ -1,0 +1,58 @@
+"""User extensions flow through reasoning like curated knowledge (real HermiT runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cd38kg import KnowledgeBase
+from cd38kg.model import Verdict
+from cd38kg.vocab import CD38
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def kb_new_imid() -> KnowledgeBase:
+    return KnowledgeBase.load(extras=[FIXTURES / "extend" / "new_imid.tsv"])
+
+
+def test_member_declared_only_by_class_inherits_class_knowledge(kb_new_imid):
+    drug = kb_new_imid.entity("novalidomide")
+    assert CD38.IMiD in drug.types and CD38.Agent in drug.types
+    inferred = {(p, o) for s, p, o in kb_new_imid.facts.triples if s == drug.iri}
+    assert (CD38.activates, "https://w3id.org/cd38kg/kb/nk-cell") in inferred
+    result = kb_new_imid.explain("daratumumab + novalidomide", "NK cell fratricide")
+    assert result.verdict is Verdict.OVERCOMES
+    steps = [s for steps in result.explanations for s in steps if s.role == "partner"]
+    assert any(sup.inherited_from == CD38.IMiD for s in steps for sup in s.supports)
+
+
+def test_new_member_shows_up_in_hypotheses(kb_new_imid):
+    ranked = kb_new_imid.hypotheses("NK cell fratricide", antibody="daratumumab", top=10)
+    named = {e.label for h in ranked for e in (h.partner, *h.equivalents)}
+    assert "novalidomide" in named
+
+
+def test_new_resistance_mechanism_gets_hypotheses():
+    kb = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
+    ranked = kb.hypotheses("CD200 upregulation", top=5)
+    assert ranked[0].partner.label == "anti-CD200 antibody"
+    assert ranked[0].result.verdict is Verdict.OVERCOMES
+    assert ranked[0].status == "novel"
+
+
+def test_turtle_extension_with_a_finding(tmp_path):
+    extra = tmp_path / "extra.ttl"
+    extra.write_text("""@prefix cd38: <https://w3id.org/cd38kg/vocab#> .
+@prefix kb: <https://w3id.org/cd38kg/kb/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+kb:drug-x a cd38:HDACInhibitor ; rdfs:label "drug X" .
+kb:f-drug-x a cd38:Finding ; cd38:subject kb:drug-x ; cd38:predicate cd38:decreasesExpressionOf ;
+    cd38:object kb:cd55-on-mm ; cd38:source <https://doi.org/10.1000/example> ; cd38:section "Results" ;
+    cd38:evidenceLevel cd38:InVitro ; rdfs:comment "Illustrative." .
+""")
+    kb = KnowledgeBase.load(extras=[extra])
+    assert kb.explain("daratumumab + drug X", "complement inhibitor upregulation").verdict is Verdict.OVERCOMES
