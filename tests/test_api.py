@@ -6,13 +6,12 @@ import json
 import runpy
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from cd38kg.errors import Cd38kgError
 from cd38kg.serialize import explain_json, hypotheses_json
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

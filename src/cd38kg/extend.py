@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Cd38kgError, InputFileError
-from .model import Entity, Relation
+from .model import Relation
 from .names import NameIndex, normalize
 from .store import read_text
 from .vocab import CD38, DOI, OWL, RDF, RDFS, SKOS, USER

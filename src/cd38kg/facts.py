@@ -54,8 +54,18 @@ Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHE
 
 
 def select(graph: Dataset | Graph, query: str) -> list[tuple[str, ...]]:
-    """Run a SELECT and return rows of plain strings ("" for unbound)."""
+    """Run a SELECT and return rows of plain strings ("" for unbound).
+
+    On the Oxigraph backend the query goes straight to pyoxigraph over the union of the
+    store's graphs, skipping the conversion of every value to an rdflib term (most of the
+    cost of a cold ``explain``).
+    """
     text = _PROLOGUE + query
+    inner = getattr(graph.store, "_inner", None)
+    if inner is not None:
+        solutions = inner.query(text, use_default_graph_as_union=True)
+        names = [v.value for v in solutions.variables]
+        return [tuple("" if row[n] is None else row[n].value for n in names) for row in solutions]
     return [tuple("" if v is None else str(v) for v in row) for row in graph.query(text)]
 
 

@@ -20,7 +20,14 @@ from .errors import Cd38kgError
 from .extend import check_extension_path, read_tsv_extension
 from .facts import Facts, select_facts
 from .names import NameIndex
-from .reasoning import cached_inferences, fingerprint, inferences_ntriples, parse_inferences, run_hermit, store_inferences
+from .reasoning import (
+    cached_inferences,
+    fingerprint,
+    inferences_ntriples,
+    parse_inferences,
+    run_hermit,
+    store_inferences,
+)
 from .resources import claims_file, ontology_files
 from .store import new_dataset, new_graph, parse_into, read_text
 from .vocab import ASSERTED_GRAPH, CD38, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS

@@ -7,11 +7,11 @@ give the documented, stable JSON shapes (see README, "JSON output").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """What the engine concludes about a combination against a resistance mechanism."""
 
     OVERCOMES = "overcomes"
@@ -21,7 +21,7 @@ class Verdict(str, Enum):
     UNKNOWN = "unknown"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """Why a result came out as it did; "no answer" is an answer too."""
 
     OK = "ok"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rdflib import Graph
 
 #: Bump when the projection of findings to OWL changes, so stale caches are not reused.
-PROJECTION_VERSION = "1"
+PROJECTION_VERSION = "2"
 _HEADER = "# cd38kg HermiT inferences; input fingerprint: "
 
 
@@ -112,12 +112,14 @@ def run_hermit(owl_input: Graph) -> list[tuple[str, str, str]]:
         after = set(world.as_rdflib_graph().triples((None, None, None)))
         world.close()
     owl_thing = "http://www.w3.org/2002/07/owl#Thing"
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    schema = ("http://www.w3.org/2000/01/rdf-schema#", "http://www.w3.org/2002/07/owl#")
     new = []
     for s, p, o in after - before:
         if type(s).__name__ == "BNode" or type(o).__name__ in ("BNode", "Literal"):
             continue
-        if str(o) == owl_thing:
-            continue
+        if str(o) == owl_thing or (str(p) != rdf_type and str(p).startswith(schema)):
+            continue  # keep what holds of individuals; owlready2 adds schema triples unpredictably
         new.append((str(s), str(p), str(o)))
     return sorted(new)
 

@@ -10,9 +10,9 @@ if TYPE_CHECKING:
 
 
 def console() -> Any:
-    from rich.console import Console
-
     import shutil
+
+    from rich.console import Console
 
     return Console(highlight=False, width=max(120, shutil.get_terminal_size((160, 40)).columns))
 
@@ -83,7 +83,9 @@ def print_explanation(result: Any) -> None:
             continue
         shown.add(key)
         heading = "What the resistance takes away" if steps[0].role == "resistance" else "What the partner does"
-        out.print(f"\n[bold]{heading}[/bold] (towards {_escape(steps[-1].object.label if steps[-1].predicate.reverse is False else steps[-1].subject.label)}):")
+        last = steps[-1]
+        target = last.subject if last.predicate.reverse else last.object
+        out.print(f"\n[bold]{heading}[/bold] (towards {_escape(target.label)}):")
         for number, step in enumerate(steps, 1):
             marker = "+" if step.sign > 0 else "-"
             out.print(f"  {number}. ({marker}) {_escape(step.sentence)}")

@@ -7,7 +7,6 @@ typo is an AttributeError rather than a silently empty query.
 from __future__ import annotations
 
 
-
 class Namespace(str):
     """An IRI prefix; ``NS.term`` is the full IRI as a plain string.
 
