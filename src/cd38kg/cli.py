@@ -231,6 +231,57 @@ def validate(extras: tuple[str, ...], fmt: str) -> None:
         raise ValidationFailed([str(p) for p in report.problems])
 
 
+@cli.command()
+@click.argument("name", metavar="NAME-or-FILE.rq", required=False)
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Value of a query parameter (a name, synonym or CURIE for entities); repeatable.")
+@click.option("--list", "list_only", is_flag=True, help="List the named queries and their parameters.")
+@extra_option
+@format_option("table", "csv", "tsv", "json", default="table")
+def query(name: str | None, params: tuple[str, ...], list_only: bool, extras: tuple[str, ...], fmt: str) -> None:
+    """Run a named competency query (see --list) or your own SPARQL file; json is W3C SPARQL JSON."""
+    from .queries import query_command
+
+    click.echo(query_command(name, params, fmt=fmt, extras=extras, list_only=list_only), nl=False)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8038, show_default=True, help="Port (0: any free port).")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds a query may run.")
+@click.option("--max-rows", type=click.IntRange(1), default=10_000, show_default=True, help="Result size cap.")
+@click.option("--cors", metavar="ORIGIN", help="Allow browser pages from ORIGIN (or *) to query the endpoint.")
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Another host name clients may use to reach the server; repeatable.")
+@extra_option
+def serve(host: str, port: int, timeout: float, max_rows: int, cors: str | None, allowed_hosts: tuple[str, ...],
+          extras: tuple[str, ...]) -> None:
+    """Serve the knowledge base as a read-only SPARQL 1.1 endpoint (/sparql) with a query page (/)."""
+    from .server import serve as run_server
+
+    run_server(extras=extras, host=host, port=port, timeout=timeout, max_rows=max_rows, cors=cors,
+               allowed_hosts=allowed_hosts)
+
+
+@cli.group()
+def export() -> None:
+    """Export the knowledge graph to other formats."""
+
+
+@export.command("html")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+@click.option("--focus", help="Draw only the neighbourhood of this entity (label, synonym or CURIE).")
+@click.option("--depth", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="With --focus: how many links away from it to go.")
+@extra_option
+def export_html(out: str, focus: str | None, depth: int, extras: tuple[str, ...]) -> None:
+    """One self-contained, offline HTML page: the whole graph, or the neighbourhood of --focus."""
+    from .render_html import graph_html, write_html
+
+    write_html(graph_html(load_kb(extras), focus=focus, depth=depth), out)
+    click.echo(f"wrote {out}")
+
+
 def main() -> None:
     """Console-script entry point: run the CLI, turning user errors into one-line messages."""
     try:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Cd38kgError, InputFileError
+from .errors import InputFileError
 from .model import Relation
 from .names import NameIndex, normalize
-from .store import read_text
+from .store import rdf_format, read_text
 from .vocab import CD38, DOI, OWL, RDF, RDFS, SKOS, USER
 
 if TYPE_CHECKING:
@@ -182,5 +182,5 @@ def check_extension_path(path: Path) -> None:
     """Fail early, with the file named, when an extension path is unusable."""
     if not path.exists():
         raise InputFileError(str(path), "no such file")
-    if path.suffix.lower() not in {".tsv", ".ttl", ".turtle", ".nt"}:
-        raise Cd38kgError(f"{path}: unsupported extension file type {path.suffix or '(none)'}; use .tsv or .ttl")
+    if path.suffix.lower() != ".tsv":
+        rdf_format(path)  # refuses RDF/XML and JSON-LD with the reason, and unknown types

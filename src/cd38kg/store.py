@@ -108,15 +108,19 @@ def parse_into(graph: Graph, path: Path, text: str | None = None) -> None:
         match = _OX_LINE.search(str(err))
         if match:
             raise InputFileError(str(path), f"bad {fmt} syntax: {match.group(2)}", int(match.group(1))) from None
-        raise InputFileError(str(path), f"bad {fmt} syntax: {err}", getattr(err, "lineno", None)) from None
+        raise _rdflib_syntax_error(path, fmt, err) from None
     except Exception as err:  # rdflib's BadSyntax and friends
-        line_match = re.search(r"at line (\d+)", str(err))
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        detail = re.search(r"Bad syntax \(([^)]*)\)", str(err))
-        if detail:
-            reason = detail.group(1)
-        raise InputFileError(str(path), f"bad {fmt} syntax: {reason}",
-                             int(line_match.group(1)) if line_match else None) from None
+        raise _rdflib_syntax_error(path, fmt, err) from None
+
+
+def _rdflib_syntax_error(path: Path, fmt: str, err: Exception) -> InputFileError:
+    """rdflib's multi-line syntax errors folded into one line with the line number."""
+    line_match = re.search(r"at line (\d+)", str(err))
+    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    detail = re.search(r"Bad syntax \(([^)]*)\)", str(err))
+    if detail:
+        reason = detail.group(1)
+    return InputFileError(str(path), f"bad {fmt} syntax: {reason}", int(line_match.group(1)) if line_match else None)
 
 
 def values_clause(bindings: dict[str, object]) -> str:

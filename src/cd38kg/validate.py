@@ -82,10 +82,7 @@ class ValidationReport:
             return f"{len(self.problems)} problem(s); nothing else was checked because an input could not be read"
         checked = (f"{self.triples} triples, {self.findings} findings and {self.entities} entities "
                    f"in {len(self.files)} files")
-        if self.consistent:
-            verdict = f"consistent (HermiT, {self.inferred} inferred triples)"
-        else:
-            verdict = "inconsistent (HermiT)"
+        verdict = f"consistent (HermiT, {self.inferred} inferred triples)" if self.consistent else "inconsistent (HermiT)"
         if self.ok:
             return f"OK: {checked} checked; {verdict}"
         return f"{len(self.problems)} problem(s) in {checked}; {verdict}"
@@ -124,7 +121,7 @@ def validate(extras: Sequence[Path | str] = ()) -> ValidationReport:
     report.findings = len(set(data.subjects(URIRef(RDF.type), URIRef(CD38.Finding))))
     report.entities = len({s for s in data.subjects(URIRef(RDFS.label)) if isinstance(s, URIRef)})
 
-    report.problems += check_shapes(data, search)
+    report.problems += check_shapes(data, sources, search)
     explained = check_disjointness(data, sources, search)
     report.problems += explained
     try:
@@ -195,8 +192,8 @@ def _union(graphs: Iterable[Graph]) -> Graph:
 # -- SHACL -------------------------------------------------------------------------------------
 
 
-def check_shapes(data: Graph, files: Sequence[Path]) -> list[Problem]:
-    """Violations of ``ontology/shapes.ttl`` in ``data``, each located in ``files``."""
+def check_shapes(data: Graph, sources: Sequence[tuple[Path, Graph]], files: Sequence[Path]) -> list[Problem]:
+    """Violations of ``ontology/shapes.ttl`` in ``data`` (the union of ``sources``), located in ``files``."""
     import pyshacl
     from rdflib import BNode, Graph, URIRef
 
@@ -216,12 +213,21 @@ def check_shapes(data: Graph, files: Sequence[Path]) -> list[Problem]:
     for focus, message, is_dangling in found:
         if focus in dangling and not is_dangling:
             continue  # "has no rdfs:label" adds nothing to "is used but never defined"
-        anchor = focus
-        if isinstance(focus, BNode):  # a blank-node record: place it by what it is about
-            anchor = data.value(focus, URIRef(CD38.subject)) or focus
         if is_dangling:
             message += _did_you_mean(data, str(focus))
-        problems.add(_problem(f"{_name(focus)} {message}", _name(focus), anchor, data, files))
+        if isinstance(focus, BNode):  # a blank-node record: name and place it by what it is about
+            about = data.value(focus, URIRef(CD38.subject))
+            kind = data.value(focus, URIRef(RDF.type))
+            name = f"a blank-node {curie(str(kind)) if kind else 'resource'}" + (f" about {curie(str(about))}"
+                                                                                 if about else "")
+            stating = [path for path in files for source, graph in sources
+                       if source == path and (focus, None, None) in graph]
+            place = next((hit for path in stating if about and (hit := _locate_phrase(
+                path, CD38.subject, str(about)))), None)
+            problems.add(Problem(f"{name} {message}", None, str(place[0]) if place else None,
+                                 place[1] if place else None))
+        else:
+            problems.add(_problem(f"{curie(str(focus))} {message}", curie(str(focus)), focus, data, files))
     return sorted(problems, key=_order)
 
 
@@ -265,7 +271,8 @@ def check_disjointness(data: Graph, sources: Sequence[tuple[Path, Graph]], files
     if not disjoint:
         return []
     ancestors = _ancestors(data)
-    relevant = {c for c, ups in ancestors.items() if any(a in pair for a in ups for pair in disjoint)}
+    in_pairs = set().union(*disjoint)
+    relevant = in_pairs | {c for c, ups in ancestors.items() if ups & in_pairs}
     domains, ranges = _domains_and_ranges(data)
     classes = {str(c) for c in data.subjects(URIRef(RDF.type), URIRef(OWL.Class))} | set(ancestors)
     member: dict[str, list[_Membership]] = defaultdict(list)
@@ -409,25 +416,29 @@ def _place(membership: _Membership, data: Graph, sources: Sequence[tuple[Path, G
 
     stating = [path for path, graph in sources if membership.statement in graph]
     ordered = [p for p in files if p in stating] or list(files)
-    return locate(membership.anchor, ordered, _names(data, URIRef(membership.anchor)))
+    value = str(membership.statement[2]) if str(membership.statement[0]) == membership.anchor else None
+    return locate(membership.anchor, ordered, _names(data, URIRef(membership.anchor)), value)
 
 
 # -- locating ----------------------------------------------------------------------------------
 
 
-def locate(iri: str, files: Iterable[Path], names: Iterable[str] = ()) -> tuple[Path, int] | None:
+def locate(iri: str, files: Iterable[Path], names: Iterable[str] = (),
+           value: str | None = None) -> tuple[Path, int] | None:
     """The file and line where ``iri`` is written, searching ``files`` in order.
 
     Turtle and N-Triples files are searched for the full ``<IRI>`` and for every CURIE the
     file's own ``@prefix`` lines allow, as a whole token (``kb:cd38`` does not match
     ``kb:cd38-on-mm``); comment lines are skipped. A line that starts with the entity (its
-    definition) wins over a mention anywhere. TSV files name entities by label, so ``names``
-    are matched against their cells; a TSV finding's IRI ends in ``<file tag>-<line>``.
+    definition) wins over a mention anywhere; with ``value``, the line of that statement
+    which mentions ``value`` wins (``kb:x a cd38:Agent`` rather than ``kb:x``'s first line).
+    TSV files name entities by label, so ``names`` are matched against their cells; a TSV
+    finding's IRI ends in ``<file tag>-<line>``.
     """
     keys = {normalize(n) for n in names if n}
     mention: tuple[Path, int] | None = None
     for path in files:
-        found = _locate_in(Path(path), str(iri), keys)
+        found = _locate_in(Path(path), str(iri), keys, value)
         if found is None:
             continue
         line, defines = found
@@ -437,32 +448,17 @@ def locate(iri: str, files: Iterable[Path], names: Iterable[str] = ()) -> tuple[
     return mention
 
 
-def _locate_in(path: Path, iri: str, keys: set[str]) -> tuple[int, bool] | None:
+def _locate_in(path: Path, iri: str, keys: set[str], value: str | None) -> tuple[int, bool] | None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     lines = text.splitlines()
     if path.suffix.lower() == ".tsv":
-        finding = _TSV_FINDING.fullmatch(iri)
-        if finding:
-            tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]  # as extend.py names findings
-            return (int(finding.group(2)), True) if finding.group(1) == tag else None
-        mention = None
-        for number, row in enumerate(lines, 1):
-            cells = [normalize(cell) for cell in row.split("\t")]
-            if cells[0] in keys:
-                return number, True
-            if mention is None and keys.intersection(cells[1:3]):
-                mention = (number, False)
-        return mention
-    spellings = [re.escape(f"<{iri}>")]
-    for prefix, namespace in _PREFIX_DECL.findall(text):
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            spellings.append(r"(?<![\w:.-])" + re.escape(f"{prefix}:{iri[len(namespace):]}")
-                             + r"(?![\w:%/#-]|\.[\w-])")
-    pattern = re.compile("|".join(spellings))
-    mention = None
+        return _locate_in_tsv(path, lines, iri, keys)
+    pattern = _token(iri, text)
+    in_statement = _token(value, text) if value else None
+    definition = mention = None
     for number, line in enumerate(lines, 1):
         if line.lstrip().startswith("#"):
             continue
@@ -470,9 +466,56 @@ def _locate_in(path: Path, iri: str, keys: set[str]) -> tuple[int, bool] | None:
         if match is None:
             continue
         if match.start() == 0:
+            if in_statement is None:
+                return number, True
+            definition = definition or number
+            for later in range(number, len(lines) + 1):  # the statement's lines, up to its final dot
+                if in_statement.search(lines[later - 1], match.end() if later == number else 0):
+                    return later, True
+                if re.search(r"\.\s*(#.*)?$", lines[later - 1]):
+                    break
+        mention = mention or number
+    if definition:
+        return definition, True
+    return (mention, False) if mention else None
+
+
+def _locate_in_tsv(path: Path, lines: list[str], iri: str, keys: set[str]) -> tuple[int, bool] | None:
+    finding = _TSV_FINDING.fullmatch(iri)
+    if finding:
+        tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]  # as extend.py names findings
+        return (int(finding.group(2)), True) if finding.group(1) == tag else None
+    mention = None
+    for number, row in enumerate(lines, 1):
+        cells = [normalize(cell) for cell in row.split("\t")]
+        if cells[0] in keys:
             return number, True
-        mention = mention or (number, False)
+        if mention is None and keys.intersection(cells[1:3]):
+            mention = (number, False)
     return mention
+
+
+def _locate_phrase(path: Path, first: str, second: str) -> tuple[Path, int] | None:
+    """The first line of ``path`` where ``first`` is followed by ``second`` (e.g. a predicate and its value)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(f"(?:{_token(first, text).pattern})\\s+(?:{_token(second, text).pattern})")
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.lstrip().startswith("#") and pattern.search(line):
+            return path, number
+    return None
+
+
+def _token(iri: str, text: str) -> re.Pattern[str]:
+    """A pattern for ``iri`` as written in ``text``: ``<IRI>`` or a whole CURIE of its prefixes."""
+    spellings = [re.escape(f"<{iri}>")]
+    for prefix, namespace in _PREFIX_DECL.findall(text):
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            spellings.append(r"(?<![\w:.-])" + re.escape(f"{prefix}:{iri[len(namespace):]}")
+                             + r"(?![\w:%/#-]|\.[\w-])")
+    return re.compile("|".join(spellings))
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -484,12 +527,6 @@ def _names(data: Graph, node: Node) -> list[str]:
 
     names = [str(o) for p in (RDFS.label, SKOS.altLabel) for o in data.objects(node, URIRef(p))]
     return [*names, curie(str(node))]
-
-
-def _name(node: Node) -> str:
-    from rdflib import URIRef
-
-    return curie(str(node)) if isinstance(node, URIRef) else "a blank node"
 
 
 def _problem(message: str, entity: str, anchor: Node, data: Graph, files: Sequence[Path]) -> Problem:
