@@ -154,10 +154,12 @@ class KnowledgeBase:
         name = KIND_ALIASES.get(kind.lower(), kind.lower())
         if name == "antibody":
             return CD38.AntiCD38Antibody
+        if name == "drug":
+            return CD38.Drug
         if name == "class":
             return OWL.Class
         if name not in KINDS:
-            valid = sorted({*KINDS, "antibody", "class", *KIND_ALIASES})
+            valid = sorted({*KINDS, "antibody", "drug", "class", *KIND_ALIASES})
             raise Cd38kgError(f"unknown entity type {kind!r}; use one of {', '.join(valid)}")
         return KINDS[name]
 

@@ -91,8 +91,7 @@ KINDS: dict[str, str] = {
 
 #: Aliases accepted by ``--type``.
 KIND_ALIASES: dict[str, str] = {
-    "drug": "agent",
-    "drugs": "agent",
+    "drugs": "drug",
     "agents": "agent",
     "antibody": "antibody",
     "cells": "cell",
