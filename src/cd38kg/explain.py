@@ -261,7 +261,8 @@ class Engine:
         """The route that best expresses how the partner helps: its best restoring path if
         it restores the lesion at all, else its best positive path."""
         restoring = [p for p in item.partner_paths if p.kind in (RESTORES, CONTESTED)]
-        return max(restoring, key=lambda p: p.strength, default=None) or item.best_support
+        closest = min(restoring, key=lambda p: (item.depth.get(p.lesion_node, 99), -p.strength), default=None)
+        return closest or item.best_support
 
     def idea(self, item: MechanismAssessment) -> str:
         """Where the partner's route enters the biology, lifted through subpopulations up to
@@ -289,7 +290,8 @@ class Engine:
                 continue
             partner_sign = path.sign_at(node)
             if path.sign > 0 and -partner_sign in lesion[node]:
-                return (CONTESTED if path.nodes[1] in drained else RESTORES), node
+                # Refilling a population the resistance keeps depleting is a contested repair.
+                return (CONTESTED if node in drained else RESTORES), node
             if path.sign < 0 and partner_sign in lesion[node]:
                 return AGGRAVATES, node
         return (PARALLEL if path.sign > 0 else OPPOSES), ""
@@ -348,8 +350,10 @@ class Explainer:
             if item.resistance_paths:
                 worst = max((p for p in item.resistance_paths if p.path.sign < 0), key=lambda p: p.strength)
                 explanations.append(self.steps(worst.path, "resistance", item.mechanism))
-            for scored in (item.best_support, item.best_harm):
-                if scored is not None:
+            shown = []
+            for scored in (engine.idea_path(item), item.best_support, item.best_harm):
+                if scored is not None and all(scored.path is not other.path for other in shown):
+                    shown.append(scored)
                     explanations.append(self.steps(scored.path, "partner", item.mechanism))
         breakdown = {
             "rule": RULE,
