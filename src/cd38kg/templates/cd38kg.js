@@ -2,7 +2,8 @@
  * Every piece of text from the knowledge base reaches the page through textContent or
  * canvas text, never through innerHTML. Positions come precomputed and physics is off,
  * so the picture is drawn once and stays still.
- * When drawn, the page writes a status report into <pre id="cd38kg-status"> for tests. */
+ * When drawn, the page writes a status report (JSON) into the hidden pre#cd38kg-status for tests;
+ * window.cd38kg gives scripts the network, its data sets and the highlight groups. */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("cd38kg-data").textContent);
@@ -20,7 +21,8 @@
 
   function supportLines(box, supports, prefix) {
     supports.forEach(function (s) {
-      var line = prefix + s.source + (s.section ? ", " + s.section : "") + " · " + s.level;
+      var line = prefix + s.source + (s.doi ? " (doi:" + s.doi + ")" : "") + (s.section ? ", " + s.section : "") +
+        " · " + s.level;
       if (s.inherited) line += " · inherited from " + s.inherited;
       if (s.magnitude) line += " · effect: " + s.magnitude;
       box.appendChild(el("div", "s", line));
@@ -64,8 +66,9 @@
   var network = new vis.Network(container, { nodes: nodes, edges: edges }, {
     physics: { enabled: false },
     layout: { improvedLayout: false },
-    nodes: { font: { size: 14, face: "system-ui, sans-serif", strokeWidth: 3, strokeColor: "#ffffff" } },
-    edges: { smooth: false, font: { size: 13, align: "middle", strokeWidth: 4, strokeColor: "#ffffff" },
+    nodes: { font: { face: "system-ui, sans-serif", strokeWidth: 3, strokeColor: "#ffffff" },
+             scaling: { label: { drawThreshold: 7 } } },
+    edges: { smooth: false, font: { size: 26, align: "middle", strokeWidth: 5, strokeColor: "#ffffff" },
              selectionWidth: 1.5, hoverWidth: 1 },
     interaction: { hover: true, tooltipDelay: 120, hideEdgesOnDrag: large, hideEdgesOnZoom: large,
                    multiselect: false, navigationButtons: false, keyboard: false }
@@ -75,15 +78,17 @@
     var keepNodes = group ? new Set(group.nodes) : null;
     var keepEdges = group ? new Set(group.edges) : null;
     var labels = group ? group.labels : {};
+    var stress = keepNodes && data.mode !== "graph";
     nodes.update(data.nodes.map(function (n) {
       var on = !keepNodes || keepNodes.has(n.id);
       return { id: n.id, opacity: on ? 1 : DIM_NODE,
-               font: on ? base.nodes[n.id].font : { color: DIM_FONT } };
+               font: { size: on && stress ? Math.max(26, base.nodes[n.id].font.size) : base.nodes[n.id].font.size,
+                       color: on ? base.nodes[n.id].font.color : DIM_FONT } };
     }));
     edges.update(data.edges.map(function (e) {
       var b = base.edges[e.id];
       var on = !keepEdges || keepEdges.has(e.id);
-      var strong = keepEdges && keepEdges.has(e.id) && data.mode !== "graph";
+      var strong = on && stress;
       return { id: e.id, label: labels[String(e.id)] || "",
                width: strong ? 3.5 : b.width,
                color: { color: b.color.color, highlight: b.color.color, hover: b.color.color,
@@ -125,8 +130,11 @@
     apply(neighbourhood(id));
   });
 
+  window.cd38kg = { network: network, nodes: nodes, edges: edges, groups: data.groups, activate: activate };
   if (defaultGroup) apply(defaultGroup);
-  network.fit({ animation: false });
+  // Frame what the page is about: the highlighted paths (context may run off the edges).
+  network.fit({ nodes: defaultGroup ? defaultGroup.nodes : [], animation: false });
+  if (defaultGroup) network.moveTo({ scale: network.getScale() * 0.8, animation: false });  // room for labels
 
   function report(drawnAt, before) {
     var after = network.getPositions();
