@@ -1,0 +1,573 @@
+"""Named SPARQL queries: the knowledge base's competency questions, runnable by name.
+
+Each ``queries/NAME.rq`` is a plain SPARQL query (it runs as is in any SPARQL client) that
+opens with a comment header saying what it answers and how to call it::
+
+    # Which cells express a molecule, and at what level? ...
+    #
+    # @param molecule entity:molecule default=CD38  The molecule.
+    # @column cell  the cell population
+
+``@param NAME TYPE [default=VALUE] DESCRIPTION`` declares a parameter: the query variable
+``?NAME``. TYPE is ``entity`` (any entity), ``entity:KIND`` (an entity of one kind, as
+``--type`` accepts: agent, antibody, cell, molecule, resistance, class, ...) or ``literal``
+(a plain string). VALUE may be double-quoted; a description may go on over the next comment
+lines. A parameter without a default is optional: left unbound, the query answers for every
+value. Entity values are names, synonyms or CURIEs resolved like everywhere else; every
+value becomes an rdflib term bound by a trailing ``VALUES`` clause
+(:func:`cd38kg.store.values_clause`), so user input never becomes query text.
+
+Every query, named or the user's own, is checked before it runs (:func:`inspect_query`): it
+must parse (syntax errors give line and column), must be a query rather than an update, and
+may not use ``SERVICE`` or ``FROM`` (the first makes the engine fetch remote data, the second
+would be silently ignored by Oxigraph). The CLI (``cd38kg query``) and the SPARQL server
+(:mod:`cd38kg.server`) share this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import Cd38kgError
+from .names import curie
+from .resources import queries_dir
+from .store import read_text, values_clause
+from .vocab import PREFIXES
+
+if TYPE_CHECKING:
+    from rdflib import Dataset
+    from rdflib.term import Node
+
+    from .kb import KnowledgeBase
+
+#: Output formats by the query forms they apply to.
+RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv")
+GRAPH_FORMATS = ("table", "turtle", "nt", "json-ld", "json", "csv", "tsv")
+GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
+_RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_PARAM = re.compile(r"@param\s+(?P<name>[A-Za-z_]\w*)\s+(?P<type>entity(?::[\w-]+)?|literal)"
+                    r'(?:\s+default=(?P<default>"[^"]*"|\S+))?(?:\s+(?P<description>.*))?$')
+_COLUMN = re.compile(r"@column\s+(?P<name>[A-Za-z_]\w*)(?:\s+(?P<description>.*))?$")
+_FORM_NAMES = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
+               "DescribeQuery": "DESCRIBE"}
+_TABLE_CELL = 48
+
+
+class QueryError(Cd38kgError):
+    """A query that cannot be run as given (unknown name or parameter, unsupported feature)."""
+
+
+class QuerySyntaxError(QueryError):
+    """The query does not parse; carries the 1-based line and column of the problem."""
+
+    def __init__(self, message: str, line: int, column: int, text: str = "") -> None:
+        super().__init__(f"SPARQL syntax error at line {line}, column {column}: {message}")
+        self.line = line
+        self.column = column
+        self.text = text
+
+
+class QueryRefused(QueryError):
+    """A request the read-only endpoint will not carry out (an update, LOAD, SERVICE)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared query parameter: the variable ``?name`` and how to read its value."""
+
+    name: str
+    type: str
+    default: str | None = None
+    description: str = ""
+
+    @property
+    def entity_kind(self) -> str | None:
+        """The entity kind of an ``entity:KIND`` parameter."""
+        return self.type.partition(":")[2] or None
+
+    def term(self, kb: KnowledgeBase, value: str) -> Node:
+        """The rdflib term for a value: a resolved entity's IRI, or a plain literal."""
+        from rdflib import Literal, URIRef
+
+        if self.type == "literal":
+            return Literal(value)
+        return URIRef(kb.entity(value, kind=self.entity_kind, role=self.name).iri)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "default": self.default, "description": self.description}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A documented result column."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A SPARQL query with the question it answers, its parameters and its result columns."""
+
+    name: str
+    text: str
+    question: str = ""
+    params: tuple[Param, ...] = ()
+    columns: tuple[Column, ...] = ()
+    origin: str = ""
+
+    @classmethod
+    def parse(cls, name: str, text: str, origin: str = "") -> NamedQuery:
+        """Read the comment header of a query file (see the module docstring for its grammar)."""
+        question: list[str] = []
+        params: list[Param] = []
+        columns: list[Column] = []
+        last: list[Param] | list[Column] | None = None
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#"):
+                break
+            body = stripped.lstrip("#").strip()
+            if last and body and not body.startswith("@"):
+                # A continuation line of the last @param or @column description.
+                last[-1] = replace(last[-1], description=f"{last[-1].description} {body}".strip())
+            elif body.startswith("@param"):
+                match = _PARAM.match(body)
+                if not match:
+                    raise QueryError(f"{origin or name}:{number}: bad @param line; write "
+                                     "'@param NAME entity|entity:KIND|literal [default=VALUE] description'")
+                default = match["default"]
+                params.append(Param(match["name"], match["type"],
+                                    default.strip('"') if default is not None else None,
+                                    (match["description"] or "").strip()))
+                last = params
+            elif body.startswith("@column"):
+                match = _COLUMN.match(body)
+                if not match:
+                    raise QueryError(f"{origin or name}:{number}: bad @column line; write '@column NAME description'")
+                columns.append(Column(match["name"], (match["description"] or "").strip()))
+                last = columns
+            elif body and last is None:
+                question.append(body)
+        return cls(name=name, text=text, question=" ".join(question), params=tuple(params),
+                   columns=tuple(columns), origin=origin)
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the question."""
+        match = re.match(r"(.+?[?.])(\s|$)", self.question)
+        return match.group(1) if match else self.question
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "question": self.question,
+                "params": [p.to_json() for p in self.params],
+                "columns": [{"name": c.name, "description": c.description} for c in self.columns]}
+
+
+@dataclass
+class QueryResult:
+    """What a query returned: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT/DESCRIBE)."""
+
+    form: str
+    variables: list[str] = field(default_factory=list)
+    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[tuple[Node, Node, Node]] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def is_graph(self) -> bool:
+        return self.form in GRAPH_FORMS
+
+    def __len__(self) -> int:
+        return len(self.triples) if self.is_graph else len(self.rows)
+
+    def column(self, name: str) -> list[str]:
+        """The values of one variable as strings ("" when unbound), for quick checks."""
+        index = self.variables.index(name)
+        return ["" if row[index] is None else str(row[index]) for row in self.rows]
+
+    def records(self) -> list[dict[str, str]]:
+        """Rows as ``{variable: value}`` dicts of strings, unbound variables left out."""
+        return [{var: str(value) for var, value in zip(self.variables, row) if value is not None}
+                for row in self.rows]
+
+
+# -- the library of named queries -----------------------------------------------------------
+
+
+def list_queries() -> list[NamedQuery]:
+    """Every bundled named query, by name."""
+    return [NamedQuery.parse(path.stem, read_text(path), origin=str(path))
+            for path in sorted(queries_dir().glob("*.rq"))]
+
+
+def load_query(name_or_file: str) -> NamedQuery:
+    """A named query, or the query in a user's ``.rq`` file (its header may declare parameters)."""
+    path = Path(name_or_file)
+    if path.suffix == ".rq" or "/" in name_or_file or "\\" in name_or_file:
+        return NamedQuery.parse(path.stem, read_text(path), origin=str(path))
+    named = {query.name: query for query in list_queries()}
+    if name_or_file in named:
+        return named[name_or_file]
+    if path.is_file():
+        return NamedQuery.parse(path.stem, read_text(path), origin=str(path))
+    raise QueryError(f"unknown query {name_or_file!r}; the named queries are: {', '.join(named)} "
+                     "(or give a path to a .rq file)")
+
+
+def check_params(query: NamedQuery, values: Mapping[str, str]) -> None:
+    """Refuse parameters the query does not declare, naming the ones it does."""
+    unknown = sorted(set(values) - {param.name for param in query.params})
+    if unknown:
+        valid = ", ".join(f"{p.name} ({p.type})" for p in query.params)
+        hint = f"its parameters are: {valid}" if valid else "it declares no parameters (add '# @param' lines)"
+        raise QueryError(f"query {query.name!r} has no parameter {unknown[0]!r}; {hint}")
+
+
+def bind(query: NamedQuery, kb: KnowledgeBase, values: Mapping[str, str]) -> str:
+    """The query text with its parameters bound: given values, else defaults; optional ones left open."""
+    check_params(query, values)
+    bindings: dict[str, object] = {}
+    for param in query.params:
+        value = values.get(param.name, param.default)
+        if value is not None:
+            bindings[param.name] = param.term(kb, value)
+    return query.text + values_clause(bindings)
+
+
+def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
+    """``["drug=daratumumab", ...]`` as a dict, rejecting items without ``=`` or repeated keys."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise QueryError(f"bad parameter {pair!r}; write KEY=VALUE, e.g. drug=daratumumab")
+        if key.strip() in values:
+            raise QueryError(f"parameter {key.strip()!r} given twice")
+        values[key.strip()] = value.strip()
+    return values
+
+
+# -- checking and running ------------------------------------------------------------------
+
+
+def inspect_query(text: str) -> str:
+    """The query form (SELECT, ASK, CONSTRUCT, DESCRIBE) of a query that is safe to evaluate.
+
+    Parses with rdflib's SPARQL grammar and walks the parse tree, so ``SERVICE`` is found
+    however it is written (any case, unicode escapes) before the engine can follow it.
+    """
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    try:
+        parsed = parseQuery(text)
+    except ParseException as err:
+        try:
+            parseUpdate(text)
+        except ParseException:
+            found = getattr(err, "found", "")
+            message = f"{err.msg[0].lower()}{err.msg[1:]}" + (f", found {found}" if found else "")
+            raise QuerySyntaxError(message, err.lineno, err.col, err.line) from None
+        raise QueryRefused("this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, ...) "
+                           "is not accepted") from None
+    prologue, body = parsed[0], parsed[1]
+    names = {node.name for node in _walk(body) if hasattr(node, "name")}
+    if "ServiceGraphPattern" in names:
+        raise QueryRefused("SERVICE is not allowed: this endpoint never contacts other servers")
+    if "DatasetClause" in names:
+        raise QueryError("FROM and FROM NAMED are not supported; the default graph is the union of all graphs, "
+                         "select one with GRAPH <https://w3id.org/cd38kg/graph/...> { ... }")
+    # CompValue.get returns the key itself when it is missing; dict.get does not.
+    declared = {dict.get(decl, "prefix", "") for decl in _walk(prologue) if getattr(decl, "name", "") == "PrefixDecl"}
+    for node in _walk(body):
+        if getattr(node, "name", "") == "pname":
+            prefix = dict.get(node, "prefix", "")
+            if prefix not in declared and prefix not in PREFIXES:
+                raise QueryError(f"unknown prefix {prefix + ':'!r}; declare it with PREFIX or use one of "
+                                 f"{', '.join(p + ':' for p in PREFIXES)}")
+    return _FORM_NAMES[body.name]
+
+
+def _walk(node: Any) -> Iterable[Any]:
+    """Every node of an rdflib SPARQL parse tree (CompValues are dicts, sequences are ParseResults)."""
+    from pyparsing import ParseResults
+
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        # ParseResults is registered as a Mapping, but its items are the sequence.
+        if isinstance(current, ParseResults | list | tuple):
+            stack.extend(current)
+        elif isinstance(current, Mapping):
+            stack.extend(current.values())
+
+
+def execute(dataset: Dataset, text: str, max_rows: int | None = None) -> QueryResult:
+    """Check and run a query; at most ``max_rows`` solutions or triples are read from the engine.
+
+    The project prefixes (cd38:, kb:, rdfs:, ...) are predeclared. The default graph is the
+    union of the dataset's named graphs.
+    """
+    form = inspect_query(text)
+    try:
+        answer = dataset.query(text, initNs=dict(PREFIXES))
+        result = QueryResult(form=form)
+        if form == "ASK":
+            result.boolean = bool(answer.askAnswer)
+            return result
+        limit = None if max_rows is None else max_rows + 1
+        items = list(islice(iter(answer), limit))
+    except (SyntaxError, ValueError) as err:
+        raise QueryError(f"the query engine rejected the query: {str(err).splitlines()[0]}") from None
+    if max_rows is not None and len(items) > max_rows:
+        items = items[:max_rows]
+        result.truncated = True
+    if form in GRAPH_FORMS:
+        result.triples = [tuple(item) for item in items]  # type: ignore[misc]
+    else:
+        result.variables = [str(var) for var in answer.vars or []]
+        result.rows = [tuple(item) for item in items]
+    return result
+
+
+def run_named(kb: KnowledgeBase, dataset: Dataset, name: str, values: Mapping[str, str] | None = None,
+              max_rows: int | None = None) -> QueryResult:
+    """Run a named query (or ``.rq`` file) with parameter values, as the CLI and tests do."""
+    return execute(dataset, bind(load_query(name), kb, values or {}), max_rows=max_rows)
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def render(result: QueryResult, fmt: str, note: str | None = None) -> str:
+    """The result in one output format.
+
+    Solutions: ``table`` (for people), ``json`` / ``xml`` (W3C SPARQL 1.1 Query Results JSON
+    and XML), ``csv`` / ``tsv`` (W3C SPARQL 1.1 CSV and TSV). Graphs: ``turtle`` (also
+    ``table``), ``nt``, ``json-ld`` (also ``json``), or ``csv`` / ``tsv`` as subject,
+    predicate, object rows. ``note`` (e.g. that the result was cut) goes where the format
+    has room for it: a JSON member, an XML or Turtle comment.
+    """
+    if result.is_graph:
+        if fmt not in GRAPH_FORMATS:
+            raise QueryError(f"a {result.form} result cannot be written as {fmt}; "
+                             f"use one of {', '.join(GRAPH_FORMATS)}")
+        if fmt in ("csv", "tsv"):
+            as_rows = QueryResult(form="SELECT", variables=["subject", "predicate", "object"],
+                                  rows=list(result.triples))
+            return render(as_rows, fmt)
+        return _graph_text(result.triples, {"table": "turtle", "json": "json-ld"}.get(fmt, fmt), note)
+    if fmt not in RESULT_FORMATS:
+        raise QueryError(f"a {result.form} result cannot be written as {fmt}; use one of {', '.join(RESULT_FORMATS)}")
+    return {"table": _table, "json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv}[fmt](result, note)
+
+
+def _json(result: QueryResult, note: str | None) -> str:
+    document: dict[str, Any] = {"head": {"vars": result.variables} if result.form != "ASK" else {}}
+    if result.form == "ASK":
+        document["boolean"] = result.boolean
+    else:
+        document["results"] = {"bindings": [
+            {var: _json_term(value) for var, value in zip(result.variables, row) if value is not None}
+            for row in result.rows]}
+    if note:
+        document["note"] = note
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def _json_term(term: Node) -> dict[str, str]:
+    from rdflib import BNode, Literal
+
+    if isinstance(term, Literal):
+        out = {"type": "literal", "value": str(term)}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype and str(term.datatype) != _XSD_STRING:
+            out["datatype"] = str(term.datatype)
+        return out
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    return {"type": "uri", "value": str(term)}
+
+
+def _xml(result: QueryResult, note: str | None) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    from rdflib import BNode, Literal
+
+    out = ['<?xml version="1.0" encoding="utf-8"?>']
+    if note:
+        out.append(f"<!-- {escape(note).replace('--', '- -')} -->")
+    out.append(f'<sparql xmlns="{_RESULTS_NS}">')
+    out.append("  <head>" + "".join(f"<variable name={quoteattr(v)}/>" for v in result.variables) + "</head>")
+    if result.form == "ASK":
+        out.append(f"  <boolean>{'true' if result.boolean else 'false'}</boolean>")
+    else:
+        out.append("  <results>")
+        for row in result.rows:
+            out.append("    <result>")
+            for var, value in zip(result.variables, row):
+                if value is None:
+                    continue
+                if isinstance(value, Literal):
+                    attrs = (f" xml:lang={quoteattr(value.language)}" if value.language else
+                             f" datatype={quoteattr(str(value.datatype))}"
+                             if value.datatype and str(value.datatype) != _XSD_STRING else "")
+                    cell = f"<literal{attrs}>{escape(str(value))}</literal>"
+                elif isinstance(value, BNode):
+                    cell = f"<bnode>{escape(str(value))}</bnode>"
+                else:
+                    cell = f"<uri>{escape(str(value))}</uri>"
+                out.append(f"      <binding name={quoteattr(var)}>{cell}</binding>")
+            out.append("    </result>")
+        out.append("  </results>")
+    out.append("</sparql>")
+    return "\n".join(out) + "\n"
+
+
+def _csv(result: QueryResult, note: str | None) -> str:
+    from rdflib import BNode
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if result.form == "ASK":
+        writer.writerows([["boolean"], ["true" if result.boolean else "false"]])
+        return buffer.getvalue()
+    writer.writerow(result.variables)
+    for row in result.rows:
+        writer.writerow(["" if v is None else f"_:{v}" if isinstance(v, BNode) else str(v) for v in row])
+    return buffer.getvalue()
+
+
+def _tsv(result: QueryResult, note: str | None) -> str:
+    if result.form == "ASK":
+        return f"?boolean\n{'true' if result.boolean else 'false'}\n"
+    lines = ["\t".join(f"?{v}" for v in result.variables)]
+    lines += ["\t".join("" if v is None else _ntriples_term(v) for v in row) for row in result.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _ntriples_term(term: Node) -> str:
+    """A term in N-Triples syntax on one line (rdflib's n3() may use triple quotes)."""
+    from rdflib import BNode, Literal
+
+    if isinstance(term, Literal):
+        text = (str(term).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+                .replace("\r", "\\r").replace("\t", "\\t"))
+        if term.language:
+            return f'"{text}"@{term.language}'
+        if term.datatype and str(term.datatype) != _XSD_STRING:
+            return f'"{text}"^^<{term.datatype}>'
+        return f'"{text}"'
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return f"<{term}>"
+
+
+def _table(result: QueryResult, note: str | None) -> str:
+    if result.form == "ASK":
+        return ("true" if result.boolean else "false") + "\n"
+    cells = [[_short(value) for value in row] for row in result.rows]
+    widths = [max([len(var), *(len(row[i]) for row in cells)]) for i, var in enumerate(result.variables)]
+    lines = ["  ".join(var.ljust(w) for var, w in zip(result.variables, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
+    shortened = any(len(_plain(v)) > _TABLE_CELL for row in result.rows for v in row if v is not None)
+    footer = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+    if shortened:
+        footer += f"; values longer than {_TABLE_CELL} characters are shortened (--format csv or json shows them)"
+    return "\n".join([*lines, footer]) + "\n"
+
+
+def _plain(term: Node) -> str:
+    from rdflib import Literal
+
+    text = str(term) if isinstance(term, Literal) else curie(str(term))
+    return " ".join(text.split())
+
+
+def _short(term: Node | None) -> str:
+    if term is None:
+        return ""
+    text = _plain(term)
+    return text if len(text) <= _TABLE_CELL else text[:_TABLE_CELL - 1] + "…"
+
+
+def _graph_text(triples: Sequence[tuple[Node, Node, Node]], fmt: str, note: str | None) -> str:
+    from rdflib import Graph, Literal
+
+    graph = Graph()
+    for prefix, iri in PREFIXES.items():
+        graph.bind(prefix, iri)
+    for s, p, o in triples:
+        # Oxigraph hands back plain strings typed xsd:string; write them as plain literals.
+        if isinstance(o, Literal) and o.datatype is not None and str(o.datatype) == _XSD_STRING:
+            o = Literal(str(o))
+        graph.add((s, p, o))
+    text = graph.serialize(format={"nt": "nt11"}.get(fmt, fmt))
+    if note and fmt in ("turtle", "nt"):
+        text = f"# {note}\n{text}"
+    return text
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Sequence[str] = (),
+                  list_only: bool = False) -> str:
+    """What ``cd38kg query`` prints: the query list, or one query's results in ``fmt``."""
+    if list_only:
+        return _listing(fmt)
+    if not name:
+        raise QueryError("name a query (see 'cd38kg query --list') or give a .rq file")
+    query = load_query(name)
+    values = parse_assignments(params)
+    # Mistakes in the query or its parameters are reported before the knowledge base loads.
+    check_params(query, values)
+    inspect_query(query.text)
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase.load(extras=extras)
+    result = execute(kb.sparql_dataset(), bind(query, kb, values))
+    return render(result, fmt)
+
+
+def _listing(fmt: str) -> str:
+    queries = list_queries()
+    if fmt == "json":
+        return json.dumps([q.to_json() for q in queries], indent=2, ensure_ascii=False) + "\n"
+    if fmt in ("csv", "tsv"):
+        rows = [(q.name, q.summary, " ".join(_param_usage(p) for p in q.params)) for q in queries]
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", lineterminator="\n").writerows(
+            [("name", "question", "params"), *rows])
+        return buffer.getvalue()
+    lines = []
+    for query in queries:
+        lines.append(f"{query.name}: {query.summary}")
+        lines += [f"    --param {_param_usage(p)}  {p.description}".rstrip() for p in query.params]
+    return "\n".join(lines) + "\n"
+
+
+def _param_usage(param: Param) -> str:
+    value = f"default {param.default}" if param.default is not None else "optional"
+    return f"{param.name}=<{param.type}> ({value})"
+
+
+__all__ = [
+    "Column", "NamedQuery", "Param", "QueryError", "QueryRefused", "QueryResult", "QuerySyntaxError",
+    "bind", "check_params", "execute", "inspect_query", "list_queries", "load_query", "parse_assignments", "query_command",
+    "render", "run_named",
+]
