@@ -39,13 +39,6 @@ def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
                           env=env, timeout=300, cwd=ROOT)
 
 
-@pytest.fixture(scope="module")
-def cache_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("xdg-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(home))
-        yield home
-
 
 @pytest.fixture
 def secret_rdfxml(tmp_path):

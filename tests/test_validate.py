@@ -49,14 +49,6 @@ def about(report: ValidationReport, entity: str) -> list:
     return [p for p in report.problems if p.entity == entity]
 
 
-@pytest.fixture(scope="module")
-def cache_home(tmp_path_factory):
-    """Keep the reasoner's inference cache out of the user's home."""
-    home = tmp_path_factory.mktemp("xdg-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(home))
-        yield home
-
 
 @pytest.fixture(scope="module")
 def bundled(cache_home) -> ValidationReport:
