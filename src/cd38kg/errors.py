@@ -46,6 +46,19 @@ class AmbiguousEntityError(Cd38kgError):
         self.candidates = candidates
 
 
+class WrongKindError(Cd38kgError):
+    """A name matched entities, but none of the kind the command needs."""
+
+    def __init__(self, name: str, meant: str, role: str, hint: str = "") -> None:
+        super().__init__(f"{name!r} is {meant}, not {_article(role)} {role}{'; ' + hint if hint else ''}")
+        self.name = name
+        self.role = role
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 class ValidationFailed(Cd38kgError):
     """Validation found problems; ``problems`` lists one message per problem."""
 

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cd38kgError
+from .errors import Cd38kgError, WrongKindError
 from .explain import Engine, Explainer, split_roles
 from .facts import Claim, Facts, select_claims
 from .loader import Loaded, ReasonMode, load
@@ -124,7 +124,21 @@ class KnowledgeBase:
         if kind is not None:
             cls = self._kind_class(kind)
             accept = lambda e: cls in e.types  # noqa: E731
-        return self.names.resolve(name, role=role or kind or "entity", accept=accept)
+        try:
+            return self.names.resolve(name, role=role or kind or "entity", accept=accept)
+        except WrongKindError as err:
+            # A class named where a member is needed ("IMiD"): say which members there are.
+            classes = [i for i in self.names.candidates(name) if i in self.facts.classes]
+            members = sorted(self.facts.label(m) for c in classes for m in self.facts.members.get(c, ())
+                             if m not in self.facts.classes and (accept is None or accept(self.facts.entities[m])))
+            if members:
+                raise WrongKindError(name, f"a class ({self.facts.label(classes[0])})", err.role,
+                                     f"name one of its members: {', '.join(members)}") from None
+            found = [self.facts.entities[i] for i in sorted(self.names.candidates(name))]
+            meant = ", ".join(f"{e.label} (a {self.kind_of(e).replace('-', ' ')})" for e in found)
+            near = self.names.suggest(name, accept)
+            raise WrongKindError(name, meant, err.role,
+                                 f"did you mean {', '.join(repr(n) for n in near)}?" if near else "") from None
 
     def kind_of(self, entity: Entity) -> str:
         """The top-level kind of an entity (agent, cell, molecule, ...), or "class"."""

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from .errors import AmbiguousEntityError, UnknownEntityError
+from .errors import AmbiguousEntityError, UnknownEntityError, WrongKindError
 from .model import Entity
 from .vocab import PREFIXES
 
@@ -80,8 +80,8 @@ class NameIndex:
         if accept is not None:
             allowed = [iri for iri in found if accept(self.entities[iri])]
             if found and not allowed:
-                kinds = ", ".join(self.entities[iri].label for iri in found)
-                raise UnknownEntityError(name, [], role=f"{role} ({kinds} is not a {role})")
+                meant = ", ".join(self.entities[iri].label for iri in found)
+                raise WrongKindError(name, meant, role)
             found = allowed
         if len(found) == 1:
             return self.entities[found[0]]
