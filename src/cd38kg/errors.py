@@ -50,12 +50,13 @@ class WrongKindError(Cd38kgError):
     """A name matched entities, but none of the kind the command needs."""
 
     def __init__(self, name: str, meant: str, role: str, hint: str = "") -> None:
-        super().__init__(f"{name!r} is {meant}, not {_article(role)} {role}{'; ' + hint if hint else ''}")
+        super().__init__(f"{name!r} is {meant}, not {article(role)} {role}{'; ' + hint if hint else ''}")
         self.name = name
         self.role = role
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
+    """"a" or "an" for an English noun."""
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 

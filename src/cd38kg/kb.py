@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cd38kgError, WrongKindError
+from .errors import Cd38kgError, WrongKindError, article
 from .explain import Engine, Explainer, split_roles
 from .facts import Claim, Facts, select_claims
 from .loader import Loaded, ReasonMode, load
@@ -135,7 +135,7 @@ class KnowledgeBase:
                 raise WrongKindError(name, f"a class ({self.facts.label(classes[0])})", err.role,
                                      f"name one of its members: {', '.join(members)}") from None
             found = [self.facts.entities[i] for i in sorted(self.names.candidates(name))]
-            meant = ", ".join(f"{e.label} (a {self.kind_of(e).replace('-', ' ')})" for e in found)
+            meant = ", ".join(f"{e.label} ({article(self.kind_of(e))} {self.kind_of(e).replace('-', ' ')})" for e in found)
             near = self.names.suggest(name, accept)
             raise WrongKindError(name, meant, err.role,
                                  f"did you mean {', '.join(repr(n) for n in near)}?" if near else "") from None
