@@ -62,7 +62,6 @@ class MechanismAssessment:
 
     mechanism: str
     reliance: float
-    reliance_edge: Edge
     impairment: float = 0.0
     resistance_paths: list[ScoredPath] = field(default_factory=list)
     partner_paths: list[ScoredPath] = field(default_factory=list)
@@ -167,7 +166,7 @@ class Engine:
         blocked_r = (self.agents - {antibody}) | (self.resistances - {resistance}) | self.patient_factors
         assessments = []
         for mechanism, edge in sorted(relied.items()):
-            item = MechanismAssessment(mechanism, self.reliance_strength(edge), edge)
+            item = MechanismAssessment(mechanism, self.reliance_strength(edge))
             for path in simple_paths(self.graph, resistance, mechanism, self.weights.max_path_length, blocked_r):
                 if path.edges[-1] is edge and len(path.edges) == 1:
                     continue

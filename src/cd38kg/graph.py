@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .facts import Facts
-from .model import Finding, Relation, Support
+from .model import Relation, Support
 from .scoring import ScoringWeights
 from .vocab import CD38, OWL
 
@@ -138,7 +138,3 @@ def agent_nodes(facts: Facts) -> set[str]:
 def nodes_of_kind(facts: Facts, cls: str) -> set[str]:
     """Individuals (not classes) typed with ``cls``."""
     return {iri for iri, e in facts.entities.items() if cls in e.types and OWL.Class not in e.types}
-
-
-def finding_by_iri(facts: Facts) -> dict[str, Finding]:
-    return {f.iri: f for f in facts.findings}

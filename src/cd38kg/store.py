@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -146,8 +145,3 @@ def values_clause(bindings: dict[str, object]) -> str:
             term = Literal(str(term))
         cells.append(term.n3())
     return f"\nVALUES ({' '.join('?' + n for n in names)}) {{ ({' '.join(cells)}) }}\n"
-
-
-def triples_text(triples: Iterable[tuple[object, object, object]]) -> str:
-    """N-Triples text for ``triples`` (used to hand data to the reasoner and the cache)."""
-    return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)  # type: ignore[attr-defined]
