@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .kb import KnowledgeBase
 
 HELPFUL = (Verdict.OVERCOMES, Verdict.PARTIAL, Verdict.MIXED)
+#: Claim kinds that propose a strategy (as opposed to reporting that it fails).
+PROPOSALS = ("counters", "switch")
 _VERDICT_ORDER = {Verdict.OVERCOMES: 0, Verdict.PARTIAL: 1, Verdict.MIXED: 2, Verdict.DOES_NOT: 3, Verdict.UNKNOWN: 4}
 
 
@@ -89,7 +91,7 @@ def rank_hypotheses(kb: KnowledgeBase, resistance: Entity, antibody: Entity | No
             current = best.get(partner)
             if current is None or (result.score, -_VERDICT_ORDER[result.verdict]) > \
                     (current.score, -_VERDICT_ORDER[current.result.verdict]):
-                status = "reported" if claimed(kb, resistance.iri, partner, ("counters",)) else "novel"
+                status = "reported" if claimed(kb, resistance.iri, partner, PROPOSALS) else "novel"
                 best[partner] = Hypothesis(kb.entity_of(partner), kb.entity_of(ab), "combination", result, status)
     hypotheses = _group_equivalents(list(best.values()))
     hypotheses += switch_hypotheses(kb, engine, resistance, antibody)
@@ -210,7 +212,7 @@ def switch_hypotheses(kb: KnowledgeBase, engine: Engine, resistance: Entity, ant
             explanations=own.explanations if own_support else [], conflicts=own.conflicts if own_support else [],
             mechanisms=[{"mechanism": kb.entity_of(m.mechanism).to_json(), "status": "impaired",
                          "reliance": round(m.reliance, 3), "impairment": round(m.impairment, 4)} for m in impaired])
-        status = "reported" if claimed(kb, resistance.iri, ab, ("switch", "counters")) else "novel"
+        status = "reported" if claimed(kb, resistance.iri, ab, PROPOSALS) else "novel"
         out.append(Hypothesis(kb.entity_of(ab), kb.entity_of(antibody.iri), "antibody-switch", result, status))
     return out
 
@@ -304,8 +306,10 @@ def strategy_triples(kb: KnowledgeBase, top: int = 10) -> list[tuple[Any, Any, A
                 node = URIRef(KB.term(f"derived/{resistance_iri.rsplit('/', 1)[-1]}/{partner.iri.rsplit('/', 1)[-1]}"))
                 triples += [
                     (node, URIRef(RDF.type), URIRef(CD38.DerivedStrategy)),
-                    (node, URIRef(RDFS.label), Literal(f"{hyp.antibody.label} + {partner.label} against "
-                                                       f"{resistance.label}: {hyp.result.verdict.value}")),
+                    (node, URIRef(RDFS.label), Literal(
+                        (f"switch from {hyp.antibody.label} to {partner.label}" if hyp.kind == "antibody-switch"
+                         else f"{hyp.antibody.label} + {partner.label}")
+                        + f" against {resistance.label}: {hyp.result.verdict.value}")),
                     (node, URIRef(CD38.strategyAgainst), URIRef(resistance_iri)),
                     (node, URIRef(CD38.strategyAntibody), URIRef(hyp.antibody.iri)),
                     (node, URIRef(CD38.strategyPartner), URIRef(partner.iri)),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Cd38kgError
 from .graph import statement_index
-from .hypotheses import HELPFUL, candidate_partners, claimed, default_antibody
+from .hypotheses import HELPFUL, PROPOSALS, candidate_partners, claimed, default_antibody
 from .model import Entity, Verdict
 from .names import normalize
 from .store import read_text
@@ -207,7 +207,7 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
             result = explainer.explain(antibody, [entity], item.resistance, [antibody, entity])
             per[item.resistance.label] = {"verdict": result.verdict.value, "score": result.score,
                                           "status": "reported" if claimed(kb, item.resistance.iri, partner,
-                                                                          ("counters",)) else "novel"}
+                                                                          PROPOSALS) else "novel"}
             if result.verdict in HELPFUL and result.score > 0:
                 addressed += 1
                 total += item.weight * result.score
