@@ -218,3 +218,30 @@ def test_class_level_knowledge_reaches_members_through_the_reasoner(kb):
     result = kb.explain("daratumumab + pomalidomide", "NK cell fratricide")
     inherited = [s for s in partner_steps(result) for sup in s.supports if sup.inherited_from == CD38.IMiD]
     assert inherited, "pomalidomide's NK activation is stated once, for the IMiD class"
+
+
+def test_sparql_and_the_causal_graph_agree_on_what_each_resistance_impairs(kb):
+    """Two engines, one question: the resistance-mechanisms query (property paths over the
+    asserted triples) and the networkx path search must name the same impaired mechanisms,
+    except where the chain runs through an antibody (neutralisation), which only the engine
+    follows through class membership."""
+    from cd38kg.hypotheses import antibodies_with_mechanisms
+    from cd38kg.queries import run_named
+
+    by_query: dict[str, set[str]] = {}
+    for row in run_named(kb, kb.dataset, "resistance-mechanisms").records():
+        if row.get("effect") == "impairs":
+            by_query.setdefault(row["resistance"], set()).add(row["mechanism"])
+    engine = kb.engine()
+    by_engine: dict[str, set[str]] = {}
+    through_antibody = set()
+    for resistance in engine.resistances:
+        for antibody in antibodies_with_mechanisms(engine):
+            for item in engine.impairments(antibody, resistance)[0]:
+                by_engine.setdefault(resistance, set()).add(item.mechanism)
+                if any(n in engine.antibodies for p in item.resistance_paths for n in p.path.nodes):
+                    through_antibody.add(resistance)
+    compared = (set(by_query) | set(by_engine)) - through_antibody
+    assert len(compared) >= 8
+    for resistance in compared:
+        assert by_query.get(resistance, set()) == by_engine.get(resistance, set()), resistance
