@@ -121,6 +121,9 @@ def test_cli_hypotheses_evaluate_profile():
     assert ev.returncode == 0 and json.loads(ev.stdout)["recall@5"] >= 0.9
     prof = run_cli("profile", str(ROOT / "examples" / "patient-relapsed.yaml"))
     assert prof.returncode == 0 and "CD38 downregulation" in prof.stdout
+    empty = run_cli("hypotheses", "--resistance", "high-risk cytogenetics", "--format", "json")
+    assert empty.returncode == 0 and json.loads(empty.stdout)["hypotheses"] == []
+    assert "no causal effect" in json.loads(empty.stdout)["message"]
     bad_top = run_cli("hypotheses", "--resistance", "CD47 upregulation", "--top", "0")
     assert bad_top.returncode == 2 and "Traceback" not in bad_top.stderr
 

@@ -155,10 +155,11 @@ def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[s
                            weights=load_weights(weights_file))
     target = kb.entity(resistance, kind="resistance", role="resistance mechanism")
     chosen = ranked[0].antibody if ranked else (kb.entity(antibody, kind="antibody") if antibody else None)
+    note = "" if ranked else kb.why_no_hypotheses(resistance, antibody)
     if fmt == "json":
         from .serialize import hypotheses_json
 
-        emit_json(hypotheses_json(target, chosen, ranked))
+        emit_json({**hypotheses_json(target, chosen, ranked), **({"message": note} if note else {})})
     elif fmt == "html":
         from .render_html import hypotheses_html, write_html
 
@@ -167,7 +168,7 @@ def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[s
     else:
         from .render_text import print_hypotheses
 
-        print_hypotheses(target, ranked)
+        print_hypotheses(target, ranked, note)
 
 
 @cli.command()

@@ -249,6 +249,24 @@ class KnowledgeBase:
         chosen = self.entity(antibody, kind="antibody", role="anti-CD38 antibody") if antibody else None
         return rank_hypotheses(self, target, chosen, top, self.engine(weights, without))
 
+    def why_no_hypotheses(self, resistance: str, antibody: str | None = None) -> str:
+        """Why ``hypotheses`` came back empty, in one sentence (an empty list is an answer too)."""
+        from .hypotheses import default_antibody
+
+        engine = self.engine()
+        target = self.entity(resistance, kind="resistance", role="resistance mechanism")
+        chosen = self.entity(antibody, kind="antibody").iri if antibody else default_antibody(self, engine, target.iri)
+        if chosen is None:
+            # No clinical antibody is impaired: ask any antibody with known mechanisms why.
+            candidates = sorted(a for a in engine.antibodies if engine.reliance(a))
+            reason = engine.impairments(candidates[0], target.iri)[1] if candidates else ""
+            return reason or f"{target.label} impairs no mechanism of any anti-CD38 antibody in the knowledge base"
+        impaired, reason = engine.impairments(chosen, target.iri)
+        if not impaired:
+            return reason
+        return (f"no agent in the knowledge base has a causal path to what {target.label} impairs for "
+                f"{self.facts.label(chosen)}")
+
     def evaluate(self) -> Evaluation:
         """Recall@3/@5 of the reviews' proposals and wrong verdicts on known counter-examples."""
         from .hypotheses import evaluate

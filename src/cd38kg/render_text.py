@@ -98,11 +98,11 @@ def print_explanation(result: Any) -> None:
             out.print(f"      against: {_escape(b.note)} [{_escape(b.source.removeprefix('https://doi.org/'))} §{_escape(b.section)}]")
 
 
-def print_hypotheses(resistance: Any, hypotheses: list[Any]) -> None:
+def print_hypotheses(resistance: Any, hypotheses: list[Any], note: str = "") -> None:
     """A ranked table of hypotheses with verdict, status and score."""
     out = console()
     if not hypotheses:
-        out.print(f"No hypotheses: nothing in the knowledge base acts on what {_escape(resistance.label)} impairs.")
+        out.print(_escape(f"No hypotheses against {resistance.label}: {note}."))
         return
     antibody = hypotheses[0].antibody.label
     table = _table(f"Hypotheses against {resistance.label} (antibody in use: {antibody})", "#", "partner / switch",
