@@ -32,3 +32,7 @@ def test_wheel_installs_and_answers_outside_the_checkout(tmp_path):
                             env={"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(cache), "HOME": str(tmp_path)})
     assert json.loads(result.stdout)["verdict"] == "overcomes"
     assert not cache.exists() or not any(cache.rglob("*.nt")), "the shipped inferences must be used (no reasoner run)"
+    page = tmp_path / "kb.html"
+    subprocess.run([str(env_dir / "bin" / "cd38kg"), "export", "html", "--out", str(page)], check=True,
+                   capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert "vis.Network" in page.read_text(encoding="utf-8"), "the HTML template and vis-network ship in the wheel"
