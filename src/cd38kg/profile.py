@@ -197,6 +197,9 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
     engine = kb.engine()
     explainer = Explainer(engine, kb.entity_of)
     refractory = [kb.entity(str(n), kind="agent") for n in data.get("refractory_to") or []]
+    from .facts import select
+
+    therapeutic = {c for (c,) in select(kb.dataset, "SELECT ?c WHERE { ?c cd38:therapeuticClass true }")}
     rows = []
     for partner in candidate_partners(kb, engine):
         entity = kb.entity_of(partner)
@@ -205,9 +208,10 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
         addressed = 0
         for item in active:
             result = explainer.explain(antibody, [entity], item.resistance, [antibody, entity])
-            per[item.resistance.label] = {"verdict": result.verdict.value, "score": result.score,
-                                          "status": "reported" if claimed(kb, item.resistance.iri, partner,
-                                                                          PROPOSALS) else "novel"}
+            per[item.resistance.label] = {"verdict": result.verdict.value, "score": result.score}
+            if result.verdict in HELPFUL:
+                per[item.resistance.label]["status"] = \
+                    "reported" if claimed(kb, item.resistance.iri, partner, PROPOSALS) else "novel"
             if result.verdict in HELPFUL and result.score > 0:
                 addressed += 1
                 total += item.weight * result.score
@@ -215,9 +219,13 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
                 total -= item.weight * abs(result.score)
         if addressed == 0:
             continue
-        notes = [f"patient is refractory to {r.label}" for r in refractory
-                 if r.iri == partner or any(t in entity.types for t in r.types if t.startswith(str(CD38)) and
-                                            t in kb.facts.classes and t not in (CD38.Agent, CD38.Drug))]
+        notes = []
+        for drug in refractory:
+            shared = [kb.facts.label(c) for c in sorted(set(drug.types) & set(entity.types) & therapeutic)]
+            if drug.iri == partner:
+                notes.append(f"patient is refractory to {drug.label}")
+            elif shared:
+                notes.append(f"patient is refractory to {drug.label} (also {', '.join(shared)})")
         rows.append({"partner": entity.to_json(), "addresses": addressed, "of": len(active),
                      "score": round(total, 4), "per_mechanism": per, "notes": notes})
     rows.sort(key=lambda r: (-r["addresses"], -r["score"], r["partner"]["label"].casefold()))

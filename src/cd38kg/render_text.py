@@ -145,7 +145,8 @@ def print_profile(result: Any) -> None:
         table = _table("Combinations addressing these mechanisms together", "#", "partner", "addresses", "score",
                        "per mechanism", "notes")
         for row in result.combinations:
-            per = "; ".join(f"{k}: {v['verdict']} ({v['status']})" for k, v in row["per_mechanism"].items())
+            per = "; ".join(f"{k}: {v['verdict']}" + (f" ({v['status']})" if "status" in v else "")
+                            for k, v in row["per_mechanism"].items())
             table.add_row(str(row["rank"]), _escape(row["partner"]["label"]), f"{row['addresses']}/{row['of']}",
                           f"{row['score']:.4f}", _escape(per), _escape("; ".join(row["notes"])))
         out.print(table)
