@@ -40,7 +40,13 @@ def test_every_table_entity_is_findable_by_its_names(kb):
              "low-dose cyclophosphamide", "IMiDs", "lenalidomide", "pomalidomide", "bortezomib", "carfilzomib",
              "dexamethasone", "melphalan", "prednisone", "thalidomide", "iberdomide", "durvalumab", "elotuzumab",
              "FT538", "CD55", "CD59", "CD47", "SIRPα", "LAG3", "TIGIT", "KIR2DL1", "HLA-C", "CDC", "ADCC", "ADCP",
-             "CAM-IR", "POLLUX", "CASTOR", "ALCYONE", "MAIA", "NCT04614636", "NCT04700176"]
+             "CAM-IR", "POLLUX", "CASTOR", "ALCYONE", "MAIA", "NCT04614636", "NCT04700176",
+             # 2020 review Table 1 regimens and Table 2 strategies, 2022 review Table 1 arms
+             "DRd", "DPd", "DVd", "DKd", "Kd", "VMP", "Dara-VMP", "VTd", "D-VRd", "VRd", "Isatuximab-Pd", "IberDd",
+             "CD47-SIRPα-blocking antibodies", "immune-checkpoint inhibitors", "fully human antibodies",
+             "NCT02076009", "GEN501", "SIRIUS", "EQUULEUS", "ICARIA-MM", "CANDOR", "GRIFFIN", "CASSIOPEIA",
+             "tretinoin", "felzartamab", "mezagitamab", "lirilumab", "sepantronium bromide", "Ikaros", "Aiolos",
+             "CD16", "FcγRIIIA", "KHYG1", "NK-92", "g-NK", "CD38KO NK", "Tregs", "Bregs", "MDSCs", "pDCs", "BMSCs"]
     for name in names:
         assert kb.names.candidates(name), f"{name} is not findable"
 

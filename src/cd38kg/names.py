@@ -27,6 +27,14 @@ def normalize(name: str) -> str:
     return text.strip(" '\"")
 
 
+def singular(key: str) -> str:
+    """A normalised name with its last word made singular ("immune checkpoint inhibitors")."""
+    for plural, single in (("ies", "y"), ("s", "")):
+        if key.endswith(plural) and len(key) > len(plural) + 2:
+            return key[: -len(plural)] + single
+    return key
+
+
 def curie(iri: str) -> str:
     """The shortest CURIE for ``iri`` under the project prefixes, or the IRI itself."""
     best = iri
@@ -62,7 +70,10 @@ class NameIndex:
         """Index an entity under its label, synonyms and cross-references (CURIEs and IRIs
         are matched exactly, since their case matters: ``cd38:Regimen`` is not ``cd38:regimen``)."""
         self.entities[entity.iri] = entity
-        for name in (entity.label, *entity.synonyms, *entity.xrefs):
+        # Self-describing identifiers (NCT02076009, DB09331) also work without their prefix.
+        local_ids = [x.split(":", 1)[1] for x in entity.xrefs
+                     if ":" in x and re.fullmatch(r"[A-Za-z]+_?\d{4,}", x.split(":", 1)[1])]
+        for name in (entity.label, *entity.synonyms, *entity.xrefs, *local_ids):
             if name:
                 self._keys.setdefault(normalize(name), set()).add(entity.iri)
 
@@ -71,7 +82,9 @@ class NameIndex:
         iri = expand(name)
         if iri and iri in self.entities:
             return {iri}
-        return set(self._keys.get(normalize(name), set()))
+        key = normalize(name)
+        found = self._keys.get(key) or self._keys.get(singular(key)) or set()
+        return set(found)
 
     def resolve(self, name: str, role: str = "entity",
                 accept: Callable[[Entity], bool] | None = None) -> Entity:
