@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .model import Entity, Finding, Relation
 from .names import curie
-from .vocab import CD38, OWL, PREFIXES
+from .vocab import OWL, PREFIXES
 
 if TYPE_CHECKING:
     from rdflib import Dataset, Graph
@@ -178,4 +178,4 @@ def select_claims(graph: Graph) -> list[Claim]:
             for c, v in sorted(grouped.items())]
 
 
-__all__ = ["Claim", "Facts", "select", "select_claims", "select_facts", "CD38"]
+__all__ = ["Claim", "Facts", "select", "select_claims", "select_facts"]
