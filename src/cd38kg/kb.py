@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import Cd38kgError, WrongKindError, article
 from .explain import Engine, Explainer, split_roles
 from .facts import Claim, Facts, select_claims
+from .graph import statement_index
 from .loader import Loaded, ReasonMode, load
 from .model import Entity, ExplainResult, Hypothesis
 from .names import NameIndex, curie, expand, normalize
@@ -288,6 +289,7 @@ class KnowledgeBase:
         keys: set[tuple[str, str, str]] = set()
         finding_ids: set[str] = set()
         known_findings = {f.iri for f in self.facts.findings}
+        known_keys = set(statement_index(self.facts)) if statements else set()
         by_name = {}
         for rel in self.facts.relations.values():
             for name in (rel.tsv_name, rel.label, curie(rel.iri)):
@@ -309,15 +311,10 @@ class KnowledgeBase:
             subject = self.entity(parts[0]).iri
             obj = self.entity(parts[2]).iri
             key = (subject, predicate, obj)
-            if not any(k == key for k in self._statement_keys()):
+            if key not in known_keys:
                 raise Cd38kgError(f"the knowledge base has no statement {text!r} to remove")
             keys.add(key)
         return keys, finding_ids
-
-    def _statement_keys(self) -> set[tuple[str, str, str]]:
-        from .graph import statement_index
-
-        return set(statement_index(self.facts))
 
     def split_combination(self, combination: str | Sequence[str]) -> list[Entity]:
         """Resolve "daratumumab + ATRA" (or a list of names) to agents."""
