@@ -35,6 +35,13 @@ class UnknownEntityError(Cd38kgError):
         self.suggestions = suggestions
 
 
+class NameTooLongError(Cd38kgError):
+    """A name longer than any real one; refused before any matching is spent on it."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"a name of {length} characters is too long (names have at most {limit})")
+
+
 class AmbiguousEntityError(Cd38kgError):
     """A name matched several entities; carries the candidates."""
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputFileError
+from .errors import InputFileError, NameTooLongError
 from .model import Relation
 from .names import NameIndex, normalize
 from .store import rdf_format, read_text
@@ -61,9 +61,14 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
     from rdflib import Literal, URIRef
 
     text = read_text(path)
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t"))
-    numbered = [(n, row) for n, row in enumerate(rows, 1) if row and any(c.strip() for c in row)
-                and not row[0].lstrip().startswith("#")]
+    reader = csv.reader(io.StringIO(text), delimiter="\t")
+    numbered = []
+    try:
+        for row in reader:
+            if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#"):
+                numbered.append((reader.line_num, row))
+    except csv.Error as err:
+        raise InputFileError(str(path), f"cannot read this line as TSV ({err})", reader.line_num) from None
     if not numbered:
         raise InputFileError(str(path), "empty file: expected a header line 'subject<TAB>predicate<TAB>object<TAB>source'")
     header_line, header = numbered[0]
@@ -78,6 +83,12 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
     by_tsv = {rel.tsv_name: rel for rel in relations.values() if rel.tsv_name}
     file_tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
 
+    def lookup(name: str, line: int) -> set[str]:
+        try:
+            return names.candidates(name)
+        except NameTooLongError as err:
+            raise InputFileError(str(path), str(err), line) from None
+
     # First pass: which new names does the file declare with is_a?
     declared: dict[str, tuple[str, str]] = {}
     records = []
@@ -90,14 +101,14 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
             if not record.get(key):
                 raise InputFileError(str(path), f"empty {key}", line)
         records.append((line, record))
-        if record["predicate"].lower() == "is_a" and not names.candidates(record["subject"]):
+        if record["predicate"].lower() == "is_a" and not lookup(record["subject"], line):
             declared.setdefault(normalize(record["subject"]), (record["subject"], str(USER.term(slug(record["subject"])))))
 
     ext = Extension(str(path))
     new_labels: dict[str, str] = {}
 
     def node_for(name: str, line: int, role: str) -> str:
-        found = names.candidates(name)
+        found = lookup(name, line)
         if len(found) == 1:
             return next(iter(found))
         if len(found) > 1:

@@ -10,11 +10,17 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
 
-from .errors import AmbiguousEntityError, UnknownEntityError, WrongKindError
+from .errors import AmbiguousEntityError, NameTooLongError, UnknownEntityError, WrongKindError
 from .model import Entity
 from .vocab import PREFIXES
+
+#: Far longer than any label, synonym or IRI here; longer input is refused before matching.
+MAX_NAME_LENGTH = 500
+#: How many names sharing the most letter triples are compared in full for near matches.
+SHORTLIST = 40
 
 _GREEK = str.maketrans({"α": "a", "β": "b", "γ": "g", "δ": "d", "ε": "e", "κ": "k", "λ": "l"})
 
@@ -25,6 +31,12 @@ def normalize(name: str) -> str:
     text = text.replace("’", "'").replace("–", "-").replace("—", "-")
     text = re.sub(r"[\s_\-]+", " ", text)
     return text.strip(" '\"")
+
+
+def trigrams(key: str) -> set[str]:
+    """The letter triples of a normalised name, padded so that short names have some."""
+    padded = f"  {key} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
 
 
 def singular(key: str) -> str:
@@ -63,6 +75,7 @@ class NameIndex:
     def __init__(self, entities: Iterable[Entity]) -> None:
         self.entities: dict[str, Entity] = {}
         self._keys: dict[str, set[str]] = {}
+        self._by_trigram: dict[str, set[str]] = {}
         for entity in entities:
             self.add(entity)
 
@@ -75,10 +88,16 @@ class NameIndex:
                      if ":" in x and re.fullmatch(r"[A-Za-z]+_?\d{4,}", x.split(":", 1)[1])]
         for name in (entity.label, *entity.synonyms, *entity.xrefs, *local_ids):
             if name:
-                self._keys.setdefault(normalize(name), set()).add(entity.iri)
+                key = normalize(name)
+                if key not in self._keys:
+                    for gram in trigrams(key):
+                        self._by_trigram.setdefault(gram, set()).add(key)
+                self._keys.setdefault(key, set()).add(entity.iri)
 
     def candidates(self, name: str) -> set[str]:
         """IRIs that ``name`` can mean (exact on IRI/CURIE, normalised on names)."""
+        if len(name) > MAX_NAME_LENGTH:
+            raise NameTooLongError(len(name), MAX_NAME_LENGTH)
         iri = expand(name)
         if iri and iri in self.entities:
             return {iri}
@@ -104,16 +123,26 @@ class NameIndex:
         raise UnknownEntityError(name, self.suggest(name, accept), role=role)
 
     def suggest(self, name: str, accept: Callable[[Entity], bool] | None = None, limit: int = 3) -> list[str]:
-        """Labels of the entities whose names are closest to ``name``."""
-        key = normalize(name)
+        """Labels of the entities whose names are closest to ``name``.
+
+        The letter-triple index picks a short list of names sharing the most triples; only
+        those are compared with the (quadratic) sequence similarity, so the cost does not
+        grow with the size of the knowledge base.
+        """
+        key = normalize(name[:MAX_NAME_LENGTH])
+        if not key:
+            return []
+        shared: Counter[str] = Counter()
+        for gram in trigrams(key):
+            shared.update(self._by_trigram.get(gram, ()))
         scored: dict[str, float] = {}
-        for other, iris in self._keys.items():
+        for other in sorted(shared, key=lambda o: (-shared[o], len(o), o))[:SHORTLIST]:
             ratio = difflib.SequenceMatcher(None, key, other).ratio()
-            if key and (other.startswith(key) or key in other):
+            if other.startswith(key) or key in other:
                 ratio = max(ratio, 0.75)
             if ratio < 0.6:
                 continue
-            for iri in iris:
+            for iri in self._keys[other]:
                 entity = self.entities[iri]
                 if accept is None or accept(entity):
                     scored[entity.label] = max(scored.get(entity.label, 0.0), ratio)

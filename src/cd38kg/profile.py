@@ -10,6 +10,7 @@ against those factors and combines the engine's answers per mechanism.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,13 +81,18 @@ class ProfileResult:
         }
 
 
+#: A profile is a short flat mapping: anything larger or deeper is not one.
+MAX_PROFILE_BYTES = 256 * 2**10
+MAX_PROFILE_DEPTH = 8
+
+
 def read_profile(path: Path) -> dict[str, Any]:
     """Parse and check a profile YAML file (unknown keys or values are errors)."""
     import yaml
 
-    text = read_text(path)
+    text = read_text(path, limit=MAX_PROFILE_BYTES)
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -101,18 +107,66 @@ def read_profile(path: Path) -> dict[str, Any]:
         kind, allowed = FEATURES[key]
         if value is None:
             continue
-        if kind == "choice" and normalize(str(value)) not in {normalize(a) for a in allowed}:
-            raise Cd38kgError(f"{where}: {key} must be one of {', '.join(allowed)} (got {value!r})")
         if kind in ("agents", "lesions"):
-            if not isinstance(value, list):
-                raise Cd38kgError(f"{where}: {key} must be a list, e.g. [{allowed[0] if allowed else 'lenalidomide'}]")
+            if not isinstance(value, list) or any(isinstance(v, list | dict) for v in value):
+                raise Cd38kgError(f"{where}: {key} must be a list of names, e.g. "
+                                  f"[{allowed[0] if allowed else 'lenalidomide'}]")
             if kind == "lesions":
                 bad = [v for v in value if normalize(str(v)) not in {normalize(a) for a in allowed}]
                 if bad:
                     raise Cd38kgError(f"{where}: unknown lesion {bad[0]!r} in {key}; use {', '.join(allowed)}")
+        elif isinstance(value, list | dict):
+            raise Cd38kgError(f"{where}: {key} must be a single value, not a {'list' if isinstance(value, list) else 'mapping'}")
+        if kind == "choice" and normalize(str(value)) not in {normalize(a) for a in allowed}:
+            raise Cd38kgError(f"{where}: {key} must be one of {', '.join(allowed)} (got {value!r})")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
             raise Cd38kgError(f"{where}: {key} must be a non-negative number (got {value!r})")
     return data
+
+
+def _load_yaml(text: str) -> Any:
+    """Safe YAML without the parts that let a few bytes cost gigabytes or crash the parser.
+
+    Anchors and aliases are refused (an alias "bomb" expands exponentially), nesting is
+    bounded before anything is built (PyYAML builds nested values recursively), and keys
+    must be unique text and numbers finite.
+    """
+    import yaml
+
+    def refuse(problem: str, mark: Any) -> yaml.MarkedYAMLError:
+        return yaml.MarkedYAMLError(problem=problem, problem_mark=mark)
+
+    class ProfileLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    raise refuse(f"keys must be text, not {key!r}", key_node.start_mark)
+                if key in seen:
+                    raise refuse(f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+        def construct_finite_float(self, node: Any) -> float:
+            value = self.construct_yaml_float(node)
+            if not math.isfinite(value):
+                raise refuse(f"{node.value!r} is not a finite number", node.start_mark)
+            return value
+
+    ProfileLoader.add_constructor("tag:yaml.org,2002:float", ProfileLoader.construct_finite_float)
+
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise refuse("anchors and aliases (& and *) are not accepted in a profile", event.start_mark)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_PROFILE_DEPTH:
+                raise refuse(f"nested more than {MAX_PROFILE_DEPTH} levels deep", event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return yaml.load(text, Loader=ProfileLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
 def _matches(kb: KnowledgeBase, feature: str, expected: str, value: Any) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,10 +64,38 @@ def new_graph() -> Graph:
     return Graph()
 
 
-def read_text(path: Path) -> str:
-    """A user file's text, with unreadable files reported as one-line errors."""
+def max_input_bytes() -> int:
+    """The size cap on any file a user hands us: ``CD38KG_MAX_INPUT_MB`` megabytes (default 32)."""
+    value = os.environ.get("CD38KG_MAX_INPUT_MB", "32")
     try:
-        return path.read_text(encoding="utf-8")
+        megabytes = float(value)
+    except ValueError:
+        raise Cd38kgError(f"CD38KG_MAX_INPUT_MB={value!r} is not a number of megabytes") from None
+    return int(megabytes * 2**20)
+
+
+def read_text(path: Path, limit: int | None = None) -> str:
+    """A user file's text, with unreadable files reported as one-line errors.
+
+    Only regular files are read (a FIFO would block and ``/dev/zero`` never ends), never more
+    than ``limit`` bytes (default :func:`max_input_bytes`), and a UTF-8 byte-order mark or
+    Windows line endings (as Excel writes them) are accepted.
+    """
+    hint = " (CD38KG_MAX_INPUT_MB raises it)" if limit is None else ""
+    limit = max_input_bytes() if limit is None else limit
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(str(path), "is not a regular file (a device, pipe or socket); give a file")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise InputFileError(str(path), f"is larger than {_size(limit)}, the most read from such a file{hint}")
+        text = data.decode("utf-8-sig")
+        if "\0" in text:
+            raise InputFileError(str(path), f"contains a NUL character at byte {data.index(0)}: a binary file, not text")
     except FileNotFoundError:
         raise InputFileError(str(path), "no such file") from None
     except IsADirectoryError:
@@ -77,6 +106,14 @@ def read_text(path: Path) -> str:
         raise InputFileError(str(path), f"not UTF-8 text ({err.reason} at byte {err.start})") from None
     except OSError as err:
         raise InputFileError(str(path), f"cannot be read ({err.strerror})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("MB", 2**20), ("kB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:g} {unit}"
+    return f"{count} bytes"
 
 
 def rdf_format(path: Path) -> str:
