@@ -7,16 +7,21 @@ The derivation, for antibody A, partner(s) P and resistance R:
    strong).
 2. **What R takes away.** Signed paths from R to each of those mechanisms, through the
    biology only (no other drug on the way). A negative path means R impairs the
-   mechanism; the nodes on it are the *lesion* (for CD38 loss: CD38 on myeloma cells).
-3. **What P restores.** Signed paths from P to each impaired mechanism. A positive path
-   that pushes a lesion node back against R *restores*; one that reaches the mechanism
-   another way runs *parallel*; restoring a population that R keeps depleting is
-   *contested*; a negative path that pushes a lesion node further *aggravates*. When
-   the resistance neutralises the antibody itself, parallel routes are *insufficient*.
-   Findings that report no effect of P on a node (magnitude "none") dispute every path
-   from P through that node when their evidence is at least as strong.
-4. **Verdict.** overcomes (every impaired mechanism restored, nothing hurt), partial,
-   mixed (helps one way, hurts another), does-not, or unknown (no path; the outcome says
+   mechanism; the nodes on it are the *lesion*, each with the change R makes there and
+   its aspect (for CD38 loss: the *expression* of CD38 on myeloma cells goes down).
+3. **What P does.** Signed paths from P to each impaired mechanism. A positive path that
+   reverses R's change at a lesion node in the *same aspect* (raises the expression R
+   lowered, adds back the cells R depleted) *restores*; acting on a lesion node in another
+   aspect (activating the NK cells that remain when R lowered their number) or reaching
+   the mechanism another way *compensates*; refilling a population R keeps depleting is a
+   *contested* restoration; a negative path that deepens R's change *aggravates*. When R
+   neutralises the antibody itself, only acting upstream of the antibody (on the
+   neutraliser) counts; everything downstream is *insufficient*. A partner's harm through
+   a node the antibody itself blocks is no harm. Findings that report no effect of P on a
+   node (magnitude "none") dispute every path from P through that node when their
+   evidence is at least as strong.
+4. **Verdict.** overcomes (every impaired mechanism restored, no material harm), partial,
+   mixed (material harm beside the help), does-not, or unknown (no path; the outcome says
    why). The score follows :mod:`cd38kg.scoring`.
 """
 
@@ -32,16 +37,25 @@ from .errors import Cd38kgError
 from .graph import Edge, Key, agent_nodes, build_edges, causal_graph, nodes_of_kind
 from .model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
 from .names import curie
-from .paths import Path, node_degrees, simple_paths, strength
+from .paths import Path, simple_paths, strength
 from .scoring import ScoringWeights
 from .vocab import CD38
 
 if TYPE_CHECKING:
     from .facts import Facts
 
-RESTORES, PARALLEL, CONTESTED, AGGRAVATES, OPPOSES = "restores", "parallel", "contested", "aggravates", "opposes"
-#: A parallel route cannot stand in for an antibody the resistance neutralises.
+RESTORES, COMPENSATES, CONTESTED, AGGRAVATES, OPPOSES = "restores", "compensates", "contested", "aggravates", "opposes"
+#: A route that cannot stand in for an antibody the resistance neutralises.
 INSUFFICIENT = "insufficient"
+#: Aspects that say only "more" or "less" match any quantity (expression, number).
+_QUANTITIES = {"expression", "number", "amount"}
+#: Verdict bands of the score: score = (band + net benefit) / 3.
+BAND = {Verdict.OVERCOMES: 2, Verdict.PARTIAL: 1, Verdict.MIXED: 0}
+
+
+def same_aspect(a: str, b: str) -> bool:
+    """Does a change in aspect ``a`` undo a change in aspect ``b`` of the same node?"""
+    return a == b or ("amount" in (a, b) and {a, b} <= _QUANTITIES)
 
 
 @dataclass
@@ -69,21 +83,19 @@ class MechanismAssessment:
     harm: float = 0.0
     status: str = "untouched"
     omega: float = 0.0
-    lesion: dict[str, set[int]] = field(default_factory=dict)
+    #: node -> the changes the resistance makes there: (sign, aspect, is it the resistance's own change)
+    lesion: dict[str, set[tuple[int, str, bool]]] = field(default_factory=dict)
     depth: dict[str, int] = field(default_factory=dict)
 
     @property
-    def restoration_depth(self) -> int | None:
-        """How far along the resistance's chain the partner first restores (1 = the very node
-        the resistance changes); ``None`` when nothing is restored."""
-        depths = [self.depth.get(p.lesion_node, 99) for p in self.partner_paths
-                  if p.kind in (RESTORES, CONTESTED) and p.lesion_node]
-        return min(depths) if depths else None
+    def best_support(self) -> ScoredPath | None:
+        positive = [p for p in self.partner_paths if p.path.sign > 0 and p.strength > 0]
+        return max(positive, key=lambda p: p.strength, default=None)
 
     @property
-    def best_support(self) -> ScoredPath | None:
-        positive = [p for p in self.partner_paths if p.path.sign > 0]
-        return max(positive, key=lambda p: p.strength, default=None)
+    def best_restoring(self) -> ScoredPath | None:
+        restoring = [p for p in self.partner_paths if p.kind in (RESTORES, CONTESTED)]
+        return max(restoring, key=lambda p: p.strength, default=None)
 
     @property
     def best_harm(self) -> ScoredPath | None:
@@ -100,7 +112,6 @@ class Engine:
         self.weights = weights or ScoringWeights()
         self.edges = build_edges(facts, self.weights, without, without_findings)
         self.graph = causal_graph(self.edges)
-        self.degree = node_degrees(self.graph)
         self.agents = agent_nodes(facts)
         self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
         self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
@@ -118,11 +129,17 @@ class Engine:
             for support in supports:
                 if support.finding.is_negative and support.finding.iri not in without_findings:
                     src, dst = (o, s) if relation.reverse else (s, o)
-                    disputes[(src, dst)].append((relation.sign, support))
+                    disputes[(src, dst)].append((relation.sign or 1, support))
         return disputes
 
     def rank(self, support: Support) -> int:
         return self.facts.evidence_rank.get(support.finding.evidence_level, 0)
+
+    def path_rank(self, scored: ScoredPath | None) -> int:
+        """The evidence rank of a path's weakest step (for breaking ties between equal scores)."""
+        if scored is None:
+            return 0
+        return min(max(self.rank(s) for s in e.supports) for e in scored.path.edges)
 
     # -- the three questions ---------------------------------------------------------------
 
@@ -141,13 +158,18 @@ class Engine:
         value = max(self.weights.magnitude.get(s.finding.magnitude, 1.0) for s in own)
         return value * (self.weights.contested if edge.counter else 1.0)
 
+    def blocked_by(self, antibody: str) -> set[str]:
+        """Nodes the antibody itself inhibits or depletes: harm routed through them is blocked."""
+        return {data["edge"].target for _, _, data in self.graph.out_edges(antibody, data=True)
+                if data["edge"].sign < 0}
+
     def assess(self, antibody: str, partners: list[str], resistance: str) -> tuple[list[MechanismAssessment], str]:
         """Mechanism-by-mechanism assessment; the string is why nothing was found, if so."""
         impaired, reason = self.impairments(antibody, resistance)
         assessments = [copy(item) for item in impaired]
         for item in assessments:
             item.partner_paths = []
-            self._assess_partners(item, antibody, partners, resistance)
+            self._assess_partners(item, antibody, partners)
         return assessments, reason
 
     def impairments(self, antibody: str, resistance: str) -> tuple[list[MechanismAssessment], str]:
@@ -170,7 +192,7 @@ class Engine:
             for path in simple_paths(self.graph, resistance, mechanism, self.weights.max_path_length, blocked_r):
                 if path.edges[-1] is edge and len(path.edges) == 1:
                     continue
-                value, factors = strength(path, self.degree, self.weights)
+                value, factors = strength(path)
                 disputed = self._disputed(resistance, path)
                 if disputed:
                     value *= self.weights.contested
@@ -179,15 +201,36 @@ class Engine:
             negative = [p for p in item.resistance_paths if p.path.sign < 0]
             item.impairment = max((p.strength for p in negative), default=0.0)
             if item.impairment > 0:
+                self._mark_lesion(item, negative)
                 assessments.append(item)
         if not assessments:
             return [], (f"{self.facts.label(resistance)} has no causal path to a mechanism "
                         f"{self.facts.label(antibody)} relies on")
-        total_reliance = sum(self.reliance_strength(e) for e in relied.values()) or 1.0
-        worst = max(a.impairment for a in assessments)
+        total = sum(a.reliance * a.impairment for a in assessments) or 1.0
         for item in assessments:
-            item.omega = (item.reliance / total_reliance) * (item.impairment / worst)
+            item.omega = item.reliance * item.impairment / total
         return assessments, ""
+
+    def _mark_lesion(self, item: MechanismAssessment, negative: list[ScoredPath]) -> None:
+        """The nodes the resistance changes on its way to the mechanism: the change (sign and
+        aspect) it makes at each, whether that change is the resistance's *own* (everything up to
+        the first molecule or cell population it changes, and the populations that population is
+        part of) or a consequence further down, and how far along its chain each lies."""
+        lesion: dict[str, set[tuple[int, str, bool]]] = defaultdict(set)
+        for scored in negative:
+            own = True
+            position = 0
+            for edge in scored.path.edges[:-1]:
+                node = edge.target
+                if not edge.relation.is_part_of:
+                    position += 1
+                    own = own and position == 1 or (own and self._is_process(edge.source))
+                lesion[node].add((scored.path.sign_at(node), scored.path.aspect_at(node), own))
+                item.depth[node] = min(item.depth.get(node, position), position)
+        item.lesion = dict(lesion)
+
+    def _is_process(self, iri: str) -> bool:
+        return CD38.Process in self.facts.entities[iri].types if iri in self.facts.entities else False
 
     def _disputed(self, start: str, path: Path) -> tuple[Support, ...]:
         """Findings saying ``start`` does not act on a node of ``path`` the way the path claims."""
@@ -200,53 +243,45 @@ class Engine:
                     out.append(support)
         return tuple(out)
 
-    def _assess_partners(self, item: MechanismAssessment, antibody: str, partners: list[str],
-                         resistance: str) -> None:
+    def _assess_partners(self, item: MechanismAssessment, antibody: str, partners: list[str]) -> None:
         weights = self.weights
-        negative = [p for p in item.resistance_paths if p.path.sign < 0]
-        lesion: dict[str, set[int]] = defaultdict(set)
-        drained: set[str] = set()
-        for scored in negative:
-            for node in scored.path.nodes[1:-1]:
-                lesion[node].add(scored.path.sign_at(node))
-            drained.update(e.target for e in scored.path.edges if e.relation.iri == CD38.depletes)
-        item.lesion = dict(lesion)
-        item.depth = {}
-        for scored in negative:
-            for position, node in enumerate(scored.path.nodes[1:-1], 1):
-                item.depth[node] = min(item.depth.get(node, position), position)
-        neutralised = antibody in lesion
+        depleted = {e.target for scored in item.resistance_paths if scored.path.sign < 0
+                    for e in scored.path.edges if e.relation.iri == CD38.depletes}
+        # When the resistance acts on the antibody itself, only what acts upstream of it counts.
+        neutralised_at = item.depth.get(antibody)
+        antibody_blocks = self.blocked_by(antibody)
+        factor_of = {RESTORES: weights.restores, COMPENSATES: weights.compensates, INSUFFICIENT: 0.0,
+                     CONTESTED: weights.contested_restoration, AGGRAVATES: weights.aggravates,
+                     OPPOSES: weights.compensates}
         for partner in partners:
             blocked = (self.agents - {partner, antibody}) | self.resistances | self.patient_factors
             for path in simple_paths(self.graph, partner, item.mechanism, weights.max_path_length, blocked):
                 if partner == antibody and path.edges[0].relation.iri == CD38.induces:
                     continue  # an antibody examined for its own counter-routes: not its mechanisms
-                value, factors = strength(path, self.degree, weights)
-                kind, node = self._classify(path, lesion, drained)
-                if neutralised and kind == PARALLEL:
+                if path.sign < 0 and partner != antibody and antibody_blocks & set(path.nodes[1:-1]):
+                    continue  # harm through a node the antibody itself blocks
+                kind, node = self._classify(path, item.lesion, depleted)
+                if neutralised_at is not None and not (node and item.depth[node] < neutralised_at):
+                    if path.sign < 0:
+                        continue  # the antibody is already lost: nothing downstream of it can hurt it
                     kind = INSUFFICIENT
+                value, factors = strength(path)
                 disputed = self._disputed(partner, path)
                 if disputed:
                     value *= weights.contested
                     if kind == RESTORES:
                         kind = CONTESTED
-                factor = {RESTORES: weights.restores, PARALLEL: weights.parallel, INSUFFICIENT: 0.0,
-                          CONTESTED: weights.contested_restoration, AGGRAVATES: weights.aggravates,
-                          OPPOSES: weights.parallel}[kind]
                 factors["kind"] = kind
-                factors["kind_factor"] = factor
-                item.partner_paths.append(ScoredPath(path, value * factor, kind, factors, node, disputed))
-        best_support = item.best_support
-        best_harm = item.best_harm
+                factors["kind_factor"] = factor_of[kind]
+                item.partner_paths.append(ScoredPath(path, value * factor_of[kind], kind, factors, node, disputed))
+        best_support, best_harm = item.best_support, item.best_harm
         item.support = best_support.strength if best_support else 0.0
         item.harm = best_harm.strength if best_harm else 0.0
-        kinds = {p.kind for p in item.partner_paths}
-        if AGGRAVATES in kinds and RESTORES not in kinds:
-            item.status = "worsened"
-        elif item.support > 0 and item.harm > 0:
-            item.status = "mixed"
-        elif RESTORES in kinds:
+        kinds = {p.kind for p in item.partner_paths if p.strength > 0 or p.kind == INSUFFICIENT}
+        if RESTORES in kinds:
             item.status = "restored"
+        elif CONTESTED in kinds:
+            item.status = "contested"
         elif item.support > 0:
             item.status = "compensated"
         elif item.harm > 0:
@@ -258,59 +293,82 @@ class Engine:
 
     def idea_path(self, item: MechanismAssessment) -> ScoredPath | None:
         """The route that best expresses how the partner helps: its best restoring path if
-        it restores the lesion at all, else its best positive path."""
-        restoring = [p for p in item.partner_paths if p.kind in (RESTORES, CONTESTED)]
-        closest = min(restoring, key=lambda p: (item.depth.get(p.lesion_node, 99), -p.strength), default=None)
-        return closest or item.best_support
-
-    def idea(self, item: MechanismAssessment) -> str:
-        """Where the partner's route enters the biology, lifted through subpopulations up to
-        the lesion: CD38-knockout NK cells, KHYG1 and g-NK cells all act by adding NK cells,
-        so they are one idea with several products."""
-        best = self.idea_path(item)
-        if best is None:
-            return ""
-        node = best.path.nodes[1]
-        seen = {node}
-        while node not in item.lesion:
-            parents = sorted(e.target for _, _, d in self.graph.out_edges(node, data=True)
-                             for e in [d["edge"]] if e.relation.iri == CD38.subpopulationOf and e.target not in seen)
-            if not parents:
-                break
-            node = parents[0]
-            seen.add(node)
-        return node
+        it undoes the resistance's change at all, else its best positive path."""
+        return item.best_restoring or item.best_support
 
     @staticmethod
-    def _classify(path: Path, lesion: dict[str, set[int]], drained: set[str]) -> tuple[str, str]:
-        """Does a partner path restore the lesion, aggravate it, or act in parallel?"""
+    def _classify(path: Path, lesion: dict[str, set[tuple[int, str, bool]]], depleted: set[str]) -> tuple[str, str]:
+        """Does a partner path undo the resistance's own change, compensate for it, deepen it,
+        or act elsewhere? Returns the kind and the lesion node it acts on ("" if none)."""
+        compensating = ""
         for node in path.nodes[1:-1]:
             if node not in lesion:
                 continue
-            partner_sign = path.sign_at(node)
-            if path.sign > 0 and -partner_sign in lesion[node]:
-                # Refilling a population the resistance keeps depleting is a contested repair.
-                return (CONTESTED if node in drained else RESTORES), node
-            if path.sign < 0 and partner_sign in lesion[node]:
+            partner_sign, partner_aspect = path.sign_at(node), path.aspect_at(node)
+            if path.sign > 0:
+                reversed_here = [(aspect, own) for sign, aspect, own in lesion[node] if sign == -partner_sign]
+                if any(own and same_aspect(partner_aspect, aspect) for aspect, own in reversed_here):
+                    return (CONTESTED if _refills_depleted(path, node, lesion, depleted) else RESTORES), node
+                if reversed_here and not compensating:
+                    compensating = node
+            elif any(sign == partner_sign and same_aspect(partner_aspect, aspect) for sign, aspect, _ in lesion[node]):
                 return AGGRAVATES, node
-        return (PARALLEL if path.sign > 0 else OPPOSES), ""
+        if path.sign > 0:
+            return COMPENSATES, compensating
+        return OPPOSES, ""
 
 
-def verdict_of(assessments: list[MechanismAssessment]) -> Verdict:
-    """Combine per-mechanism statuses into one verdict."""
+def _refills_depleted(path: Path, node: str, lesion: dict[str, Any], depleted: set[str]) -> bool:
+    """Does the partner add cells the resistance keeps depleting? True when the population it
+    adds to is itself depleted on the way to ``node``, or is a population that holds the
+    depleted cells (expanding all NK cells when CD38-high NK cells are killed)."""
+    added = [e.target for e in path.prefix_to(node) if e.aspect == "number" and e.sign > 0]
+    if not added:
+        return False
+    start = path.nodes.index(added[0])
+    segment = path.nodes[start:path.nodes.index(node) + 1]
+    return bool(depleted & set(segment)) or (added[0] in lesion and added[0] not in depleted)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The weighed help and harm of a partner across the impaired mechanisms."""
+
+    support: float
+    harm: float
+
+    @property
+    def net(self) -> float:
+        """The net benefit s in [0, 1]."""
+        return min(1.0, max(0.0, self.support - self.harm))
+
+
+def balance(assessments: list[MechanismAssessment]) -> Balance:
+    return Balance(sum(a.omega * a.support for a in assessments), sum(a.omega * a.harm for a in assessments))
+
+
+def verdict_of(assessments: list[MechanismAssessment], weights: ScoringWeights) -> Verdict:
+    """Combine per-mechanism statuses and the weighed balance into one verdict."""
     statuses = {a.status for a in assessments}
-    improved = statuses & {"restored", "compensated"}
-    if statuses <= {"untouched"}:
+    weighed = balance(assessments)
+    if weighed.support <= 0:
+        if weighed.harm > 0 or "insufficient" in statuses:
+            return Verdict.DOES_NOT
         return Verdict.UNKNOWN
-    if statuses <= {"untouched", "insufficient"}:
+    if weighed.harm >= weighed.support:
         return Verdict.DOES_NOT
-    if "mixed" in statuses or (improved and "worsened" in statuses):
+    if weighed.harm >= weights.material_harm * weighed.support:
         return Verdict.MIXED
     if statuses == {"restored"}:
         return Verdict.OVERCOMES
-    if improved:
-        return Verdict.PARTIAL
-    return Verdict.DOES_NOT
+    return Verdict.PARTIAL
+
+
+def score_of(verdict: Verdict, net: float) -> float:
+    """One score in [0, 1]: the net benefit placed in its verdict's third of the scale."""
+    if verdict not in BAND:
+        return 0.0
+    return round((BAND[verdict] + net) / 3, 4)
 
 
 class Explainer:
@@ -334,8 +392,9 @@ class Explainer:
                 else Outcome.RESISTANCE_NOT_RELEVANT
             return ExplainResult(combination, antibody, partners, resistance, Verdict.UNKNOWN, outcome, reason, 0.0,
                                  {"rule": RULE, "score": 0.0, "mechanisms": []})
-        verdict = verdict_of(assessments)
-        score = sum(a.omega * (a.support - a.harm) for a in assessments)
+        verdict = verdict_of(assessments, engine.weights)
+        weighed = balance(assessments)
+        score = score_of(verdict, weighed.net)
         partner_names = " + ".join(p.label for p in partners) or "nothing"
         if verdict is Verdict.UNKNOWN:
             outcome = Outcome.NO_PATH
@@ -344,12 +403,13 @@ class Explainer:
         else:
             outcome = Outcome.OK
             message = self._summary(verdict, assessments, partner_names, resistance, antibody)
+        ordered = sorted(assessments, key=lambda a: (-a.omega, a.mechanism))
         explanations: list[list[Step]] = []
-        for item in sorted(assessments, key=lambda a: -a.omega):
+        for item in ordered:
             if item.resistance_paths:
                 worst = max((p for p in item.resistance_paths if p.path.sign < 0), key=lambda p: p.strength)
                 explanations.append(self.steps(worst.path, "resistance", item.mechanism))
-            shown = []
+            shown: list[ScoredPath] = []
             for scored in (engine.idea_path(item), item.best_support, item.best_harm):
                 if scored is not None and all(scored.path is not other.path for other in shown):
                     shown.append(scored)
@@ -357,20 +417,78 @@ class Explainer:
         breakdown = {
             "rule": RULE,
             "weights": engine.weights.to_json(),
-            "mechanisms": [self._mechanism_breakdown(a) for a in assessments],
-            "score": round(score, 4),
+            "mechanisms": [self._mechanism_breakdown(a) for a in ordered],
+            "support": round(weighed.support, 4),
+            "harm": round(weighed.harm, 4),
+            "net_benefit": round(weighed.net, 4),
+            "band": BAND.get(verdict),
+            "score": score,
         }
         conflicts = self.conflicts(explanations)
         mechanisms = [{"mechanism": self.entity(a.mechanism).to_json(), "status": a.status,
+                       "how": self.how(a, resistance),
                        "reliance": round(a.reliance, 3), "impairment": round(a.impairment, 4),
                        "weight": round(a.omega, 4), "support": round(a.support, 4), "harm": round(a.harm, 4),
-                       "entry": curie(engine.idea(a)) if engine.idea(a) else None,
-                       "entry_relation": curie(engine.idea_path(a).path.edges[0].relation.iri)  # type: ignore[union-attr]
-                       if engine.idea_path(a) else None,
-                       "restoration_depth": a.restoration_depth}
-                      for a in sorted(assessments, key=lambda a: -a.omega)]
-        return ExplainResult(combination, antibody, partners, resistance, verdict, outcome, message, round(score, 4),
-                             breakdown, explanations, conflicts, mechanisms)
+                       "entry": self._entry(engine.idea_path(a))}
+                      for a in ordered]
+        harmful = verdict not in (Verdict.MIXED, Verdict.DOES_NOT)
+        caveats = [self._harm_caveat(a) for a in ordered if harmful and a.harm > 0 and a.best_harm is not None]
+        evidence = min((engine.path_rank(engine.idea_path(a)) for a in ordered if engine.idea_path(a)), default=0)
+        return ExplainResult(combination, antibody, partners, resistance, verdict, outcome, message, score,
+                             breakdown, explanations, conflicts, mechanisms,
+                             extrapolated=self._extrapolated(ordered), caveats=caveats, evidence_rank=evidence)
+
+    def _entry(self, scored: ScoredPath | None) -> dict[str, Any] | None:
+        """Where the partner enters the biology: its own first statement and that statement's evidence."""
+        if scored is None:
+            return None
+        first = scored.path.edges[0]
+        return {"node": curie(first.target if not first.relation.reverse else first.source),
+                "relation": curie(first.relation.iri), "evidence_level": first.level,
+                "extrapolated": first.extrapolated, "kind": scored.kind}
+
+    def how(self, item: MechanismAssessment, resistance: Entity) -> str:
+        """One sentence: does the partner undo the resistance's change, or compensate for it?"""
+        scored = self.engine.idea_path(item)
+        mechanism = self.facts.label(item.mechanism)
+        if scored is None:
+            if item.status == "insufficient":
+                return (f"{resistance.label} acts on the antibody itself; nothing acting downstream of the "
+                        f"antibody can stand in for it in {mechanism}")
+            return f"nothing the partner does reaches {mechanism}"
+        node = self.facts.label(scored.lesion_node) if scored.lesion_node else ""
+        lost = ", ".join(sorted({a for _, a, _ in item.lesion.get(scored.lesion_node, set())}))
+        done = scored.path.aspect_at(scored.lesion_node) if scored.lesion_node else ""
+        if scored.kind == RESTORES:
+            return f"restores: reverses the change {resistance.label} makes to the {lost} of {node}"
+        if scored.kind == CONTESTED:
+            return (f"contested restoration: refills {node}, which {resistance.label} keeps depleting"
+                    if scored.lesion_node else f"contested restoration of {mechanism}")
+        if scored.lesion_node:
+            return (f"compensates: acts on the {done} of {node}, whereas {resistance.label} changed its {lost}; "
+                    f"the change itself is not undone")
+        return f"compensates: supports {mechanism} by another route; the resistance's change is not undone"
+
+    def _extrapolated(self, ordered: list[MechanismAssessment]) -> list[dict[str, Any]]:
+        """The steps the verdict rests on that are known for the agent only through its class."""
+        out, seen = [], set()
+        for item in ordered:
+            scored = self.engine.idea_path(item)
+            for edge in scored.path.edges if scored else ():
+                if edge.extrapolated and edge.key not in seen:
+                    seen.add(edge.key)
+                    classes = sorted({s.inherited_from for s in edge.supports})
+                    out.append({"statement": self.step(edge).sentence, "subject": curie(edge.subject),
+                                "from_class": [self.facts.label(c) for c in classes]})
+        return out
+
+    def _harm_caveat(self, item: MechanismAssessment) -> dict[str, Any]:
+        harm = item.best_harm
+        assert harm is not None
+        return {"mechanism": self.facts.label(item.mechanism), "harm": round(item.harm, 4),
+                "support": round(item.support, 4), "kind": harm.kind,
+                "steps": [self.step(e).sentence for e in harm.path.edges],
+                "note": "harm below the material share of the support: a caveat, not a mixed verdict"}
 
     def _summary(self, verdict: Verdict, assessments: list[MechanismAssessment], partners: str,
                  resistance: Entity, antibody: Entity) -> str:
@@ -415,7 +533,9 @@ class Explainer:
         best = max(edge.supports, key=lambda s: (self.engine.rank(s), s.finding.iri))
         cite = f"{edge.level}; {doi_of(best.finding.source)} §{best.finding.section}"
         if best.inherited_from:
-            cite += f"; stated for {self.facts.label(best.inherited_from)}"
+            cite += f"; extrapolated: stated for {self.facts.label(best.inherited_from)}"
+        if best.context_from:
+            cite += f"; stated for {self.facts.label(best.context_from)} without a cell, applied in each cell context"
         sentence = f"{text[0].upper()}{text[1:]} [{cite}]"
         return Step(subject=subject, predicate=edge.relation, object=obj, sign=edge.sign, sentence=sentence,
                     supports=edge.supports, evidence_level=edge.level, weight=round(edge.weight, 4),
@@ -443,10 +563,12 @@ class Explainer:
         return out
 
 
-RULE = ("score = sum over impaired mechanisms M of omega_M * (support_M - harm_M); omega_M = the antibody's share "
-        "of reliance on M * impairment(resistance, M) / max impairment; a path's strength = product of edge weights (evidence x magnitude "
-        "x contested) * length_decay^(edges-1) * product of inner-node degree^-hub_damping; support/harm take the "
-        "best path times its kind factor (restores, parallel, contested, aggravates)")
+RULE = ("score = (band + s) / 3 with band 2 overcomes, 1 partial, 0 mixed (does-not and unknown score 0); "
+        "s = sum over impaired mechanisms M of omega_M * (support_M - harm_M), clipped to [0, 1]; omega_M = "
+        "reliance(M) * impairment(M) / sum of the same over impaired mechanisms; a path is as strong as its weakest "
+        "edge; an edge weighs evidence x magnitude (x extrapolated if known only through a class, x contested if "
+        "disputed); support/harm = the best path x its kind factor (restores 1, compensates 0.5, contested "
+        "restoration 0.5, aggravates 1)")
 
 
 def doi_of(source: str) -> str:

@@ -35,9 +35,9 @@ Q_FINDINGS = """SELECT ?f ?s ?p ?o ?src ?sec ?lvl ?note ?mag ?qty WHERE {
   OPTIONAL { ?f cd38:evidenceLevel ?lvl } OPTIONAL { ?f rdfs:comment ?note }
   OPTIONAL { ?f cd38:magnitude ?mag } OPTIONAL { ?f cd38:quantity ?qty }
 }"""
-Q_RELATIONS = """SELECT ?p ?label ?sign ?dir ?template ?tsv WHERE {
+Q_RELATIONS = """SELECT ?p ?label ?sign ?dir ?template ?tsv ?aspect WHERE {
   ?p rdf:type owl:ObjectProperty .
-  OPTIONAL { ?p rdfs:label ?label } OPTIONAL { ?p cd38:causalSign ?sign }
+  OPTIONAL { ?p rdfs:label ?label } OPTIONAL { ?p cd38:causalSign ?sign } OPTIONAL { ?p cd38:causalAspect ?aspect }
   OPTIONAL { ?p cd38:causalDirection ?dir } OPTIONAL { ?p cd38:sentenceTemplate ?template }
   OPTIONAL { ?p cd38:tsvName ?tsv }
 }"""
@@ -45,7 +45,9 @@ Q_CONFLICTS = """SELECT ?a ?b ?note WHERE {
   ?a cd38:conflictsWith ?b . OPTIONAL { ?a cd38:conflictNote ?note }
 }"""
 Q_EVIDENCE = """SELECT ?lvl ?label ?rank WHERE { ?lvl rdf:type cd38:EvidenceLevel ; rdfs:label ?label ; cd38:evidenceRank ?rank }"""
-Q_TRIPLES = """SELECT ?s ?p ?o WHERE { ?s ?p ?o . ?p cd38:causalSign ?sign . FILTER(isIRI(?o)) }"""
+Q_TRIPLES = """SELECT ?s ?p ?o WHERE { ?s ?p ?o . ?p cd38:causalAspect ?aspect . FILTER(isIRI(?o)) }"""
+Q_CONTEXTS = """SELECT ?x ?m WHERE { ?x cd38:ofMolecule ?m . FILTER(isIRI(?x) && isIRI(?m)) }"""
+Q_THERAPEUTIC = """SELECT ?c WHERE { ?c cd38:therapeuticClass true }"""
 Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHERE {
   ?c rdf:type cd38:LiteratureClaim ; cd38:claimAgainst ?against ; cd38:claimStrategy ?strategy ; cd38:claimKind ?kind .
   OPTIONAL { ?c rdfs:label ?label } OPTIONAL { ?c cd38:claimMechanism ?mech }
@@ -98,6 +100,10 @@ class Facts:
     evidence_label: dict[str, str]
     triples: list[tuple[str, str, str]]
     members: dict[str, set[str]] = field(default_factory=dict)
+    #: molecule -> the molecule-in-cell nodes the knowledge base has for it ("CD59" -> "CD59 on myeloma cells", ...)
+    contexts: dict[str, list[str]] = field(default_factory=dict)
+    #: classes declared therapeutic (drugs of one class share a mode of action: IMiDs, retinoids, ...)
+    therapeutic_classes: set[str] = field(default_factory=set)
 
     def is_a(self, iri: str, cls: str) -> bool:
         """True when ``iri`` is (asserted or inferred) a member of ``cls``."""
@@ -139,13 +145,13 @@ def select_facts(graph: Dataset | Graph) -> Facts:
         for f, s, p, o, src, sec, lvl, note, mag, qty in sorted(set(select(graph, Q_FINDINGS)))
     ]
     relations = {}
-    for p, label, sign, direction, template, tsv in select(graph, Q_RELATIONS):
+    for p, label, sign, direction, template, tsv, aspect in select(graph, Q_RELATIONS):
         if p in relations:
             continue
         relations[p] = Relation(iri=p, label=label or curie(p), sign=int(sign) if sign else 0,
                                 reverse=direction == "reverse",
                                 template=template or "{subject} " + (label or curie(p)) + " {object}",
-                                tsv_name=tsv)
+                                tsv_name=tsv, aspect=aspect)
     conflicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for a, b, note in sorted(set(select(graph, Q_CONFLICTS))):
         conflicts[a].append((b, note))
@@ -159,9 +165,14 @@ def select_facts(graph: Dataset | Graph) -> Facts:
     for iri, entity in entities.items():
         for cls in entity.types:
             members[cls].add(iri)
+    contexts: dict[str, list[str]] = defaultdict(list)
+    for node, molecule in sorted(set(select(graph, Q_CONTEXTS))):
+        contexts[molecule].append(node)
+    therapeutic = {c for (c,) in select(graph, Q_THERAPEUTIC)}
     return Facts(entities=entities, classes=classes, superclasses=dict(superclasses), findings=findings,
                  relations=relations, conflicts=dict(conflicts), evidence_rank=rank,
-                 evidence_label=level_label, triples=triples, members=dict(members))
+                 evidence_label=level_label, triples=triples, members=dict(members), contexts=dict(contexts),
+                 therapeutic_classes=therapeutic)
 
 
 def select_claims(graph: Graph) -> list[Claim]:

@@ -49,6 +49,15 @@ class Edge:
     def key(self) -> Key:
         return (self.subject, self.relation.iri, self.object)
 
+    @property
+    def aspect(self) -> str:
+        return self.relation.aspect
+
+    @property
+    def extrapolated(self) -> bool:
+        """Known for this subject only through a class it belongs to (no finding of its own)."""
+        return all(s.inherited_from for s in self.supports)
+
 
 def _individuals(facts: Facts, iri: str) -> list[str]:
     """The individuals an IRI stands for: itself, or a class's (inferred) members."""
@@ -57,19 +66,57 @@ def _individuals(facts: Facts, iri: str) -> list[str]:
     return [iri]
 
 
+def _in_cells(facts: Facts, iri: str) -> list[str]:
+    """A molecule stated without a cell stands for each of its cell contexts (and itself)."""
+    return [iri, *facts.contexts.get(iri, ())]
+
+
 def statement_index(facts: Facts) -> dict[Key, list[Support]]:
-    """Findings per (subject, predicate, object), class-level findings spread to members."""
+    """Findings per (subject, predicate, object), spread to where they hold.
+
+    * a class-level finding holds for every member of the class (``inherited_from``);
+    * a finding on a bare molecule ("X decreases CD59") holds for that molecule in each
+      cell context the knowledge base has for it ("CD59 on myeloma cells", ...);
+    * a finding that reports *no* effect for one member, against a statement made for its
+      class, is evidence against that statement for every member of the class: the class
+      claim is what it disputes.
+    """
     index: dict[Key, list[Support]] = defaultdict(list)
     for finding in facts.findings:
         relation = facts.relations.get(finding.predicate)
-        if relation is None or relation.sign == 0:
+        if relation is None or not relation.is_causal:
             continue
         subject_class = finding.subject if finding.subject in facts.classes else ""
         object_class = finding.object if finding.object in facts.classes else ""
-        for s in _individuals(facts, finding.subject):
-            for o in _individuals(facts, finding.object):
-                index[(s, finding.predicate, o)].append(Support(finding, subject_class or object_class))
+        for s_context in _in_cells(facts, finding.subject):
+            for o_context in _in_cells(facts, finding.object):
+                if s_context != finding.subject and o_context != finding.object:
+                    continue  # two bare molecules: which cell pairs with which is not stated
+                context = finding.object if o_context != finding.object else \
+                    (finding.subject if s_context != finding.subject else "")
+                for s in _individuals(facts, s_context):
+                    for o in _individuals(facts, o_context):
+                        index[(s, finding.predicate, o)].append(Support(finding, subject_class or object_class, context))
+    _spread_disputes_to_siblings(facts, index)
     return index
+
+
+def _spread_disputes_to_siblings(facts: Facts, index: dict[Key, list[Support]]) -> None:
+    """Give every member of a class the counter-evidence seen for one of them."""
+    for (s, p, o), supports in list(index.items()):
+        own_negative = [x for x in supports if x.finding.is_negative and not x.inherited_from]
+        if not own_negative:
+            continue
+        classes = {x.inherited_from for x in supports if x.inherited_from and not x.finding.is_negative}
+        for cls in sorted(classes):
+            for sibling in _individuals(facts, cls):
+                if sibling == s:
+                    continue
+                target = index.get((sibling, p, o))
+                if target is None:
+                    continue
+                known = {x.finding.iri for x in target}
+                target.extend(Support(x.finding, cls) for x in own_negative if x.finding.iri not in known)
 
 
 def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: Facts,
@@ -77,7 +124,9 @@ def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: 
     """Weight and evidence label of a statement from its findings.
 
     Evidence is the best level among the supporting findings; the magnitude comes from
-    the most specific findings (the entity's own before those inherited from a class).
+    the most specific findings (the entity's own before those inherited from a class). A
+    statement known only through a class weighs ``extrapolated`` times less than the same
+    statement backed by the entity's own finding.
     """
     supports = list(supports)
     own = [s for s in supports if not s.inherited_from]
@@ -85,7 +134,9 @@ def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: 
     best = max(supports, key=lambda s: facts.evidence_rank.get(s.finding.evidence_level, 0))
     level = facts.evidence_label.get(best.finding.evidence_level, "hypothesis")
     magnitude = max(weights.magnitude.get(s.finding.magnitude, 1.0) for s in specific)
-    weight = weights.evidence.get(level, 0.3) * magnitude
+    weight = weights.evidence.get(level, weights.evidence["hypothesis"]) * magnitude
+    if not own:
+        weight *= weights.extrapolated
     if list(counter):
         weight *= weights.contested
     return weight, level
@@ -108,14 +159,15 @@ def build_edges(facts: Facts, weights: ScoringWeights, without: set[Key] | None 
         counter = [x for x in supports if x.finding.is_negative]
         if not positive:
             continue
-        class_object = any(x.finding.object in facts.classes for x in positive)
-        if key not in materialised and not class_object:
+        spread = any(x.finding.object in facts.classes or x.context_from for x in positive)
+        if key not in materialised and not spread:
             continue  # neither asserted nor inferred by the reasoner
         relation = facts.relations[p]
         weight, level = edge_weight(positive, counter, facts, weights)
         source, target = (o, s) if relation.reverse else (s, o)
+        sign = 1 if relation.is_part_of else relation.sign
         edges.append(Edge(subject=s, relation=relation, object=o, source=source, target=target,
-                          sign=relation.sign, weight=weight, supports=tuple(positive), counter=tuple(counter),
+                          sign=sign, weight=weight, supports=tuple(positive), counter=tuple(counter),
                           level=level))
     return edges
 

@@ -4,9 +4,11 @@ Every agent in the knowledge base is tried as a partner of each anti-CD38 antibo
 the one asked for); each anti-CD38 antibody is also tried as a *switch*: an antibody that
 relies less on what the resistance takes away, or that itself restores it. Hypotheses are
 labelled ``reported`` when a review proposes them (the literature-claims graph, read only
-here and in :func:`evaluate`) and ``novel`` otherwise. Agents the knowledge base cannot
-tell apart (same verdict and score, e.g. IMiDs known only through class-level facts) are
-grouped into one hypothesis listing the equivalents.
+here and in :func:`evaluate`) and ``novel`` otherwise. Agents are grouped only when they
+are true equivalents: of the same therapeutic class, acting through the same statements in
+the same cell contexts with the same evidence (e.g. IMiDs known only through class-level
+facts); each is listed with its own evidence. Ranks follow the shown score exactly; ties
+go to the better-evidenced route, then to the name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .explain import Engine, Explainer, MechanismAssessment
+from .explain import Engine, Explainer, MechanismAssessment, score_of
 from .model import Entity, ExplainResult, Hypothesis, Outcome, Verdict
 from .names import curie
 from .vocab import CD38, KB, OWL, RDF, RDFS, XSD
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 HELPFUL = (Verdict.OVERCOMES, Verdict.PARTIAL, Verdict.MIXED)
 #: Claim kinds that propose a strategy (as opposed to reporting that it fails).
 PROPOSALS = ("counters", "switch")
-_VERDICT_ORDER = {Verdict.OVERCOMES: 0, Verdict.PARTIAL: 1, Verdict.MIXED: 2, Verdict.DOES_NOT: 3, Verdict.UNKNOWN: 4}
 
 
 def candidate_partners(kb: KnowledgeBase, engine: Engine) -> list[str]:
@@ -89,56 +90,54 @@ def rank_hypotheses(kb: KnowledgeBase, resistance: Entity, antibody: Entity | No
             if result.verdict not in HELPFUL or result.score <= 0:
                 continue
             current = best.get(partner)
-            if current is None or (result.score, -_VERDICT_ORDER[result.verdict]) > \
-                    (current.score, -_VERDICT_ORDER[current.result.verdict]):
+            if current is None or sort_key_of(result) < sort_key_of(current.result):
                 status = "reported" if claimed(kb, resistance.iri, partner, PROPOSALS) else "novel"
                 best[partner] = Hypothesis(kb.entity_of(partner), kb.entity_of(ab), "combination", result, status)
-    hypotheses = _group_equivalents(list(best.values()))
+    hypotheses = _group_equivalents(kb, list(best.values()))
     hypotheses += switch_hypotheses(kb, engine, resistance, antibody)
     hypotheses.sort(key=sort_key)
     return hypotheses[:top] if top else hypotheses
 
 
-def restoration_depth(hyp: Hypothesis) -> int:
-    """How close to the resistance's own change the hypothesis acts (1 = at it; 99 = not at all)."""
-    depths = [m.get("restoration_depth") for m in hyp.result.mechanisms if m.get("restoration_depth")]
-    return min(depths) if depths else 99
-
-
-#: Priority of a verdict when ranking (multiplied by ``DEPTH_DECAY ** (depth - 1)``).
-VERDICT_PRIORITY = {Verdict.OVERCOMES: 1.0, Verdict.PARTIAL: 0.6, Verdict.MIXED: 0.5, Verdict.DOES_NOT: 0.0,
-                    Verdict.UNKNOWN: 0.0}
-DEPTH_DECAY = 0.8
-
-
-def priority(hyp: Hypothesis) -> float:
-    """How directly a hypothesis answers the resistance: its verdict, discounted by how far
-    downstream of the resistance's own change it acts. Undoing the very change (ATRA raising
-    the CD38 that was lost) ranks above compensating further down the chain; an antibody
-    switch that escapes the resistance altogether counts as acting at the change itself."""
-    depth = 1 if hyp.kind == "antibody-switch" and hyp.result.verdict is Verdict.OVERCOMES \
-        else restoration_depth(hyp)
-    return VERDICT_PRIORITY[hyp.result.verdict] * DEPTH_DECAY ** (min(depth, 20) - 1)
+def sort_key_of(result: ExplainResult) -> tuple[float, int]:
+    """Score first (as shown), then the evidence of the route's weakest step."""
+    return (-round(result.score, 4), -result.evidence_rank)
 
 
 def sort_key(hyp: Hypothesis) -> tuple[Any, ...]:
-    """Priority first, then score, then names, so the order is deterministic."""
-    return (-round(priority(hyp), 6), -round(hyp.score, 6), hyp.partner.label.casefold(),
-            hyp.antibody.label.casefold())
+    """Ranks follow the shown score exactly; ties go to better evidence, then to the name."""
+    return (*sort_key_of(hyp.result), hyp.partner.label.casefold(), hyp.antibody.label.casefold())
 
 
-def _group_equivalents(hypotheses: list[Hypothesis]) -> list[Hypothesis]:
-    """One hypothesis per mechanistic idea: the same kind of agent (drug or cell therapy) with
-    the same antibody and verdict, entering the biology at the same point by the same
-    relation for each mechanism; the best-ranked agent leads, the others are listed."""
+def _therapeutic_class(kb: KnowledgeBase, entity: Entity) -> str:
+    """The agent's therapeutic class (IMiD, retinoid, ...), or "" when it has none."""
+    classes = sorted(set(entity.types) & kb.facts.therapeutic_classes)
+    return classes[0] if len(classes) == 1 else ""
+
+
+def _route_signature(result: ExplainResult) -> tuple[Any, ...]:
+    """What a partner does, without naming the partner: per mechanism, its status and the
+    statement through which it enters the biology, with that statement's evidence."""
+    return tuple((m["mechanism"]["id"], m["status"],
+                  tuple(sorted((m["entry"] or {}).items())))
+                 for m in result.mechanisms)
+
+
+def _group_equivalents(kb: KnowledgeBase, hypotheses: list[Hypothesis]) -> list[Hypothesis]:
+    """Merge only true equivalents: the same therapeutic class, antibody, verdict and score,
+    entering through the same statements in the same contexts with the same evidence. An
+    agent without a therapeutic class, or with evidence of its own, stands alone."""
     groups: dict[tuple[Any, ...], list[Hypothesis]] = defaultdict(list)
+    alone = []
     for hyp in hypotheses:
-        family = "cell therapy" if CD38.CellTherapyProduct in hyp.partner.types else "drug"
-        signature = (hyp.kind, family, hyp.antibody.iri, hyp.result.verdict,
-                     tuple((m["mechanism"]["id"], m["status"], m.get("entry"), m.get("entry_relation"))
-                           for m in hyp.result.mechanisms))
+        cls = _therapeutic_class(kb, hyp.partner)
+        if not cls:
+            alone.append(hyp)
+            continue
+        signature = (hyp.kind, cls, hyp.antibody.iri, hyp.result.verdict, round(hyp.score, 4),
+                     _route_signature(hyp.result))
         groups[signature].append(hyp)
-    out = []
+    out = alone
     for members in groups.values():
         members.sort(key=sort_key)
         lead = members[0]
@@ -175,7 +174,7 @@ def switch_hypotheses(kb: KnowledgeBase, engine: Engine, resistance: Entity, ant
 
     def own_score(ab: str) -> tuple[float, ExplainResult]:
         own = explainer.explain(kb.entity_of(ab), [kb.entity_of(ab)], resistance, [kb.entity_of(ab)])
-        return (own.score if own.verdict in HELPFUL else 0.0), own
+        return (own.score_breakdown.get("net_benefit", 0.0) if own.verdict in HELPFUL else 0.0), own
 
     base_own, _ = own_score(antibody.iri)
     out = []
@@ -190,25 +189,28 @@ def switch_hypotheses(kb: KnowledgeBase, engine: Engine, resistance: Entity, ant
         escapes = not impaired and kept >= 0.9 * base_total
         if not (escapes or own_support > 0 or gain >= 0.05):
             continue
-        value = max(gain, 0.0) + own_support
+        value = min(1.0, max(gain, 0.0) + own_support)
         if value <= 0:
             continue
         verdict = Verdict.OVERCOMES if escapes or (own.verdict is Verdict.OVERCOMES and own_support > 0) \
             else Verdict.PARTIAL
+        score = score_of(verdict, value)
         base_label, new_label = kb.facts.label(antibody.iri), kb.facts.label(ab)
         message = (f"switching from {base_label} to {new_label}: under {resistance.label} {new_label} keeps "
                    f"{kept:.2f} of its reliance {total:.2f} on its mechanisms, {base_label} keeps {base_kept:.2f} "
                    f"of {base_total:.2f}" + (f"; {new_label} itself counters the resistance" if own_support else ""))
         result = ExplainResult(
             combination=[kb.entity_of(ab)], antibody=kb.entity_of(ab), partners=[], resistance=resistance,
-            verdict=verdict, outcome=Outcome.OK, message=message, score=round(value, 4),
-            score_breakdown={"rule": "switch score = max(0, (retained(new) - retained(current)) / total(current)) + "
-                             "the new antibody's own score against the resistance; retained = total reliance minus, "
+            verdict=verdict, outcome=Outcome.OK, message=message, score=score,
+            score_breakdown={"rule": "switch score = (band + s) / 3 (band 2 overcomes, 1 partial); s = max(0, "
+                             "(retained(new) - retained(current)) / total(current)) + the new antibody's own net "
+                             "benefit against the resistance, clipped to 1; retained = total reliance minus, "
                              "per impaired mechanism, reliance x min(1, impairment / reference)",
                              "retained_new": round(kept, 4), "total_new": round(total, 4),
                              "retained_current": round(base_kept, 4), "total_current": round(base_total, 4),
-                             "own_score": round(own_support, 4), "reference_impairment": _REFERENCE_IMPAIRMENT,
-                             "score": round(value, 4)},
+                             "own_net_benefit": round(own_support, 4), "reference_impairment": _REFERENCE_IMPAIRMENT,
+                             "net_benefit": round(value, 4), "band": 2 if verdict is Verdict.OVERCOMES else 1,
+                             "score": score},
             explanations=own.explanations if own_support else [], conflicts=own.conflicts if own_support else [],
             mechanisms=[{"mechanism": kb.entity_of(m.mechanism).to_json(), "status": "impaired",
                          "reliance": round(m.reliance, 3), "impairment": round(m.impairment, 4)} for m in impaired])

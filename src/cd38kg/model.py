@@ -76,14 +76,31 @@ class Relation:
     reverse: bool
     template: str
     tsv_name: str = ""
+    aspect: str = ""
+
+    @property
+    def is_part_of(self) -> bool:
+        """The unsigned subpopulation link: a change in the part is the same change in the whole."""
+        return self.aspect == PART_OF
+
+    @property
+    def is_causal(self) -> bool:
+        return self.sign != 0 or self.is_part_of
+
+
+#: The aspect of the unsigned subpopulation relation (``cd38:causalAspect "part-of"``).
+PART_OF = "part-of"
 
 
 @dataclass(frozen=True)
 class Support:
-    """A finding behind one step, with the class it was inherited through, if any."""
+    """A finding behind one step, and how it reached this step when not stated for it:
+    through a class the subject belongs to (``inherited_from``: extrapolated from the class)
+    or from a molecule stated without a cell, applied to it in a cell (``context_from``)."""
 
     finding: Finding
     inherited_from: str = ""
+    context_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,12 @@ class ExplainResult:
     explanations: list[list[Step]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     mechanisms: list[dict[str, Any]] = field(default_factory=list)
+    #: steps the verdict rests on that are known for the agent only through its class
+    extrapolated: list[dict[str, Any]] = field(default_factory=list)
+    #: harm too small to make the verdict mixed, shown beside it
+    caveats: list[dict[str, Any]] = field(default_factory=list)
+    #: evidence rank of the weakest step of the partner's route (breaks ties between equal scores)
+    evidence_rank: int = 0
 
 
 @dataclass

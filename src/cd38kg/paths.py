@@ -1,8 +1,8 @@
 """Bounded path search over the signed causal graph: pure functions, no knowledge-base state.
 
 Search limits (``max_length``) are parameters; blocked nodes keep a path from walking
-through, say, another drug. A path's strength is scored by :func:`strength` following the
-rule documented in :mod:`cd38kg.scoring`.
+through, say, another drug. A path is as strong as its weakest step (:func:`strength`,
+following the rule documented in :mod:`cd38kg.scoring`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from .graph import Edge
-from .scoring import ScoringWeights
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -42,6 +41,17 @@ class Path:
                 return sign
         raise ValueError(f"{node} is not on the path")
 
+    def aspect_at(self, node: str) -> str:
+        """What the path changes in ``node``: the aspect of the last signed edge reaching it
+        (a change in a subpopulation passes unchanged to the population it is part of)."""
+        aspect = ""
+        for edge in self.edges:
+            if not edge.relation.is_part_of:
+                aspect = edge.aspect
+            if edge.target == node:
+                return aspect
+        raise ValueError(f"{node} is not on the path")
+
     def prefix_to(self, node: str) -> tuple[Edge, ...]:
         """The edges from the start up to ``node``."""
         out = []
@@ -66,23 +76,14 @@ def simple_paths(graph: nx.MultiDiGraph, source: str, target: str, max_length: i
     return sorted(paths, key=lambda p: (len(p.edges), [(e.source, e.relation.iri, e.target) for e in p.edges]))
 
 
-def node_degrees(graph: nx.MultiDiGraph) -> dict[str, int]:
-    """Number of distinct neighbours of each node, in either direction."""
-    return {node: len(set(graph.successors(node)) | set(graph.predecessors(node))) for node in graph}
-
-
-def strength(path: Path, degree: dict[str, int], weights: ScoringWeights) -> tuple[float, dict[str, Any]]:
-    """A path's strength and how it was built, factor by factor."""
-    edge_product = prod(e.weight for e in path.edges)
-    decay = weights.length_decay ** (len(path.edges) - 1)
-    inner = path.nodes[1:-1]
-    hub = prod(max(degree.get(v, 1), 1) ** -weights.hub_damping for v in inner)
+def strength(path: Path) -> tuple[float, dict[str, Any]]:
+    """A path's strength (its weakest edge's weight) and how it was built, edge by edge."""
+    weakest = min(path.edges, key=lambda e: e.weight)
     factors = {
         "edges": [{"statement": f"{e.subject} {e.relation.label} {e.object}", "weight": round(e.weight, 4),
-                   "evidence_level": e.level, "contested": bool(e.counter)} for e in path.edges],
-        "edge_product": round(edge_product, 4),
-        "length_decay": round(decay, 4),
-        "hub_penalty": round(hub, 4),
-        "hub_degrees": {v: degree.get(v, 1) for v in inner},
+                   "evidence_level": e.level, "contested": bool(e.counter), "extrapolated": e.extrapolated}
+                  for e in path.edges],
+        "weakest_edge": f"{weakest.subject} {weakest.relation.label} {weakest.object}",
+        "weakest_weight": round(weakest.weight, 4),
     }
-    return edge_product * decay * hub, factors
+    return weakest.weight, factors

@@ -1,23 +1,28 @@
 """The scoring rule's weights, in one documented, configurable place.
 
-The rule (README, "How scores are built"):
+The rule (README, "How scores are built"), chosen so a scientist can recompute a score by
+hand from the breakdown and so that facts leading nowhere never move it:
 
 * an **edge** weighs ``evidence[level of its best finding] × magnitude[stated magnitude]``,
-  times ``contested`` when a finding reports no effect for the same statement;
-* a **path** weighs the product of its edges × ``length_decay ** (edges - 1)`` ×
-  ``Π degree(v) ** -hub_damping`` over its inner nodes, so routes through hubs (NK cells,
-  CD38 on myeloma cells) do not win merely by having many neighbours — the same damping
-  as the degree-weighted path count;
-* a partner's **support** for a mechanism is its best positive path × the kind factor
-  (``restores`` at the lesion, ``parallel`` route, ``contested`` restoration of a
+  × ``extrapolated`` when the subject is known to do this only through its class, and
+  × ``contested`` when a finding reports no effect for the same statement;
+* a **path** is as strong as its weakest edge: a short chain is not stronger than a long
+  one for being short, so a one-step table cell at hypothesis level cannot outweigh a
+  chain of experimentally shown steps;
+* a partner's **support** for a mechanism is its best positive path × its kind factor
+  (``restores`` when it undoes the resistance's own change in the same aspect and cell
+  context, ``compensates`` otherwise, ``contested_restoration`` when it refills a
   population the resistance keeps depleting); its **harm** is its best negative path
-  (× ``aggravates`` when it deepens the lesion itself);
-* the **score** is ``Σ_M ω_M (support_M − harm_M)`` over the mechanisms the resistance
-  impairs, with ``ω_M`` = the share of the antibody's activity that runs through M (its
-  reliance on M over its total reliance) × M's impairment relative to the most impaired
-  mechanism. A partner thus scores higher when it rescues more of what the antibody
-  actually depends on: ATRA against complement inhibitors scores far higher with
-  daratumumab (CDC-reliant) than with isatuximab (which hardly uses CDC).
+  (× ``aggravates`` when it deepens the resistance's own change, × ``compensates`` for
+  harm by another route);
+* ``ω_M`` is mechanism M's share of what the resistance takes from the antibody:
+  reliance(M) × impairment(M), over the sum of the same for every impaired mechanism;
+* the **net benefit** ``s = Σ_M ω_M (support_M − harm_M)`` lies in [0, 1]; the
+  **score** places it in the verdict's third of the scale, ``(band + s) / 3`` with band
+  2 for overcomes, 1 for partial, 0 for mixed (0 for does-not and unknown), so ranks by
+  score never put a weaker verdict above a stronger one;
+* harm is **material** (the verdict becomes *mixed*) when ``Σ ω harm ≥ material_harm ×
+  Σ ω support``; smaller harm is a caveat shown with its source.
 """
 
 from __future__ import annotations
@@ -43,12 +48,12 @@ class ScoringWeights:
         "strong": 1.0, "moderate": 0.7, "weak": 0.4, "": 1.0,
     })
     contested: float = 0.7
-    length_decay: float = 0.8
-    hub_damping: float = 0.3
+    extrapolated: float = 0.8
     restores: float = 1.0
-    parallel: float = 0.6
+    compensates: float = 0.5
     contested_restoration: float = 0.5
     aggravates: float = 1.0
+    material_harm: float = 0.25
     max_path_length: int = 5
 
     def to_json(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ def support_json(support: Support) -> dict[str, Any]:
         "magnitude": finding.magnitude or None,
         "quantity": finding.quantity or None,
         "inherited_from": support.inherited_from or None,
+        "context_from": support.context_from or None,
     }
 
 
@@ -58,6 +59,9 @@ def explain_json(result: ExplainResult) -> dict[str, Any]:
         "score": result.score,
         "score_breakdown": result.score_breakdown,
         "mechanisms": result.mechanisms,
+        "extrapolated": bool(result.extrapolated),
+        "extrapolated_steps": result.extrapolated,
+        "caveats": result.caveats,
         "explanations": [[step_json(s) for s in steps] for steps in result.explanations],
         "conflicts": [conflict_json(c) for c in result.conflicts],
     }
@@ -73,6 +77,7 @@ def hypothesis_json(hyp: Hypothesis, rank: int) -> dict[str, Any]:
         "score_breakdown": hyp.result.score_breakdown,
         "verdict": hyp.result.verdict.value,
         "status": hyp.status,
+        "extrapolated": bool(hyp.result.extrapolated),
         "equivalents": [e.to_json() for e in hyp.equivalents],
         "mechanisms": hyp.result.mechanisms,
         "explanation": explain_json(hyp.result),
