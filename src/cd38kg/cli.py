@@ -1,8 +1,10 @@
 """The ``cd38kg`` command line: a thin layer over :class:`cd38kg.KnowledgeBase`.
 
-Each command parses its options, calls one API function and prints the result. User
-errors (:class:`cd38kg.errors.Cd38kgError`) become one line on stderr and a non-zero exit;
-nothing heavy is imported until a command runs, so ``cd38kg --help`` is instant.
+Each command parses its options, calls one API function and prints the result on stdout
+in the shared ``--format`` (table, json, tsv; html where it applies); messages about the
+work (files written, progress) go to stderr. User errors (:class:`cd38kg.errors.Cd38kgError`)
+become one line on stderr and a non-zero exit; nothing heavy is imported until a command
+runs, so ``cd38kg --help`` is instant.
 """
 
 from __future__ import annotations
@@ -16,22 +18,59 @@ import click
 
 from . import __version__
 from .errors import Cd38kgError
+from .resources import user_file
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
+    from .render_tsv import Table
+
+#: The output formats every command offers; some add more (html, csv).
+FORMATS = ("table", "json", "tsv")
+
+
+def user_files(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Option callback: a name of a shipped example (``my_findings.tsv``) works where no such file exists."""
+    if value is None:
+        return None
+    return tuple(str(user_file(v)) for v in value) if isinstance(value, tuple) else str(user_file(value))
 
 
 def extra_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--extra FILE`` (repeatable): user Turtle or TSV files added to the knowledge base."""
-    return click.option("--extra", "extras", multiple=True, type=click.Path(dir_okay=False),
-                        help="Extra Turtle (.ttl) or TSV (.tsv) file to load; repeatable.")(func)
+    return click.option("--extra", "extras", multiple=True, type=click.Path(dir_okay=False), callback=user_files,
+                        help="Extra Turtle (.ttl) or TSV (.tsv) file, or a shipped example's name; repeatable.")(func)
 
 
-def format_option(*choices: str, default: str = "text") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+class FormatChoice(click.Choice):
+    """The ``--format`` choices; "text", the earlier name of "table", is still accepted."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert("table" if value == "text" else value, param, ctx)
+
+
+def format_option(*more: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format``: one option shared by every command, ``table|json|tsv`` plus ``more`` where they apply."""
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
-                            help="Output format.")(func)
+        return click.option("--format", "fmt", type=FormatChoice([*FORMATS, *more]), default="table",
+                            show_default=True, help="Output format.")(func)
     return decorate
+
+
+def emit(fmt: str, data: Any, table: Callable[[Any], Table], show: Callable[[], None]) -> None:
+    """Print a result: ``data`` (its JSON form) as JSON or as TSV through ``table``, else ``show()`` a table."""
+    if fmt == "json":
+        emit_json(data)
+    elif fmt == "tsv":
+        from .render_tsv import to_tsv
+
+        click.echo(to_tsv(table(data)), nl=False)
+    else:
+        show()
+
+
+def note(message: str) -> None:
+    """A message about the work, not part of the answer: stderr, so stdout stays clean for pipes."""
+    click.echo(message, err=True)
 
 
 def load_kb(extras: tuple[str, ...], reason: str = "cache") -> KnowledgeBase:
@@ -52,16 +91,14 @@ def cli() -> None:
 
 @cli.command()
 @extra_option
-@format_option("text", "json")
+@format_option()
 def info(extras: tuple[str, ...], fmt: str) -> None:
     """What the knowledge base holds: counts per kind, class, source and evidence level."""
-    summary = load_kb(extras).info()
-    if fmt == "json":
-        emit_json(summary)
-        return
     from .render_text import print_info
+    from .render_tsv import info_table
 
-    print_info(summary)
+    summary = load_kb(extras).info()
+    emit(fmt, summary, info_table, lambda: print_info(summary))
 
 
 @cli.command()
@@ -69,18 +106,17 @@ def info(extras: tuple[str, ...], fmt: str) -> None:
               "patient-factor, trial, class, ...")
 @click.option("--search", help="Text to look for in labels, synonyms and identifiers.")
 @extra_option
-@format_option("table", "json", default="table")
+@format_option()
 def entities(kind: str | None, search: str | None, extras: tuple[str, ...], fmt: str) -> None:
     """List entities, optionally of one type and matching a search text."""
+    from .render_text import print_entities
+    from .render_tsv import entities_table
+
     kb = load_kb(extras)
     found = kb.entities(kind=kind, search=search)
-    if fmt == "json":
-        emit_json([{**e.to_json(), "types": [kb.names.entities[t].curie if t in kb.names.entities else t
-                                             for t in e.types]} for e in found])
-        return
-    from .render_text import print_entities
-
-    print_entities(kb, found)
+    data = [{**e.to_json(), "types": [kb.names.entities[t].curie if t in kb.names.entities else t for t in e.types]}
+            for e in found]
+    emit(fmt, data, entities_table, lambda: print_entities(kb, found))
 
 
 def weights_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -113,7 +149,7 @@ def html_out(fmt: str, out: str | None) -> None:
               help="Ablate a statement: a finding id or 'subject | predicate | object'; repeatable.")
 @weights_option
 @extra_option
-@format_option("text", "json", "html")
+@format_option("html")
 @click.option("--out", type=click.Path(dir_okay=False), help="Output file for --format html.")
 def explain(combination: str, resistance: str, antibody: str | None, without: tuple[str, ...],
             weights_file: str | None, extras: tuple[str, ...], fmt: str, out: str | None) -> None:
@@ -122,19 +158,17 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
     kb = load_kb(extras)
     result = kb.explain(combination, resistance, antibody=antibody, without=without,
                         weights=load_weights(weights_file))
-    if fmt == "json":
-        from .serialize import explain_json
-
-        emit_json(explain_json(result))
-    elif fmt == "html":
+    if fmt == "html":
         from .render_html import explanation_html, write_html
 
         write_html(explanation_html(kb, result), out)  # type: ignore[arg-type]
-        click.echo(f"wrote {out}")
-    else:
-        from .render_text import print_explanation
+        note(f"wrote {out}")
+        return
+    from .render_text import print_explanation
+    from .render_tsv import explanation_table
+    from .serialize import explain_json
 
-        print_explanation(result)
+    emit(fmt, explain_json(result), explanation_table, lambda: print_explanation(result))
 
 
 @cli.command()
@@ -144,7 +178,7 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
 @click.option("--without", multiple=True, metavar="STATEMENT", help="Ablate a statement; repeatable.")
 @weights_option
 @extra_option
-@format_option("text", "json", "html")
+@format_option("html")
 @click.option("--out", type=click.Path(dir_okay=False), help="Output file for --format html.")
 def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[str, ...], weights_file: str | None,
                extras: tuple[str, ...], fmt: str, out: str | None) -> None:
@@ -155,50 +189,46 @@ def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[s
                            weights=load_weights(weights_file))
     target = kb.entity(resistance, kind="resistance", role="resistance mechanism")
     chosen = ranked[0].antibody if ranked else (kb.entity(antibody, kind="antibody") if antibody else None)
-    note = "" if ranked else kb.why_no_hypotheses(resistance, antibody)
-    if fmt == "json":
-        from .serialize import hypotheses_json
-
-        emit_json({**hypotheses_json(target, chosen, ranked), **({"message": note} if note else {})})
-    elif fmt == "html":
+    why = "" if ranked else kb.why_no_hypotheses(resistance, antibody)
+    if fmt == "html":
         from .render_html import hypotheses_html, write_html
 
         write_html(hypotheses_html(kb, target, ranked), out)  # type: ignore[arg-type]
-        click.echo(f"wrote {out}")
-    else:
-        from .render_text import print_hypotheses
+        note(f"wrote {out}")
+        return
+    from .render_text import print_hypotheses
+    from .render_tsv import hypotheses_table
+    from .serialize import hypotheses_json
 
-        print_hypotheses(target, ranked, note)
+    data = {**hypotheses_json(target, chosen, ranked), **({"message": why} if why else {})}
+    emit(fmt, data, hypotheses_table, lambda: print_hypotheses(target, ranked, why))
 
 
 @cli.command()
 @extra_option
-@format_option("text", "json")
+@format_option()
 def evaluate(extras: tuple[str, ...], fmt: str) -> None:
     """Score the engine against what the reviews propose (recall@3/@5, wrong verdicts)."""
-    result = load_kb(extras).evaluate()
-    if fmt == "json":
-        emit_json(result.to_json())
-    else:
-        from .render_text import print_evaluation
+    from .render_text import print_evaluation
+    from .render_tsv import evaluation_table
 
-        print_evaluation(result)
+    result = load_kb(extras).evaluate()
+    emit(fmt, result.to_json(), evaluation_table, lambda: print_evaluation(result))
 
 
 @cli.command()
-@click.argument("profile_file", metavar="FILE.yaml", type=click.Path(dir_okay=False))
+@click.argument("profile_file", metavar="FILE.yaml", type=click.Path(dir_okay=False), callback=user_files)
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="How many combinations.")
 @extra_option
-@format_option("text", "json")
+@format_option()
 def profile(profile_file: str, top: int, extras: tuple[str, ...], fmt: str) -> None:
-    """From a patient profile to likely resistance mechanisms and combinations that address them."""
-    result = load_kb(extras).profile(profile_file, top=top)
-    if fmt == "json":
-        emit_json(result.to_json())
-    else:
-        from .render_text import print_profile
+    """From a patient profile (a file, or a shipped example's name) to likely resistance mechanisms and
+    combinations that address them."""
+    from .render_text import print_profile
+    from .render_tsv import profile_table
 
-        print_profile(result)
+    result = load_kb(extras).profile(profile_file, top=top)
+    emit(fmt, result.to_json(), profile_table, lambda: print_profile(result))
 
 
 @cli.command("build-cache")
@@ -207,27 +237,29 @@ def build_cache() -> None:
     from .reasoning import write_bundled_inferences
 
     path = write_bundled_inferences()
-    click.echo(f"wrote {path}")
+    note(f"wrote {path}")
 
 
 @cli.command()
 @extra_option
-@format_option("text", "json")
+@format_option()
 def validate(extras: tuple[str, ...], fmt: str) -> None:
     """Check the knowledge base and --extra files: SHACL shapes, references, OWL consistency (HermiT)."""
     from pathlib import Path
 
     from .errors import ValidationFailed
+    from .render_tsv import problems_table
     from .validate import validate as run_validation
 
     report = run_validation([Path(p) for p in extras])
-    if fmt == "json":
-        emit_json(report.to_json())
-    else:
+
+    def show() -> None:
         for problem in report.problems:
             click.echo(str(problem))
         if report.ok:
             click.echo(report.summary())
+
+    emit(fmt, report.to_json(), problems_table, show)
     if not report.ok:
         raise ValidationFailed([str(p) for p in report.problems])
 
@@ -238,7 +270,7 @@ def validate(extras: tuple[str, ...], fmt: str) -> None:
               help="Value of a query parameter (a name, synonym or CURIE for entities); repeatable.")
 @click.option("--list", "list_only", is_flag=True, help="List the named queries and their parameters.")
 @extra_option
-@format_option("table", "csv", "tsv", "json", default="table")
+@format_option("csv")
 def query(name: str | None, params: tuple[str, ...], list_only: bool, extras: tuple[str, ...], fmt: str) -> None:
     """Run a named competency query (see --list) or your own SPARQL file; json is W3C SPARQL JSON."""
     from .queries import query_command
@@ -280,7 +312,37 @@ def export_html(out: str, focus: str | None, depth: int, extras: tuple[str, ...]
     from .render_html import graph_html, write_html
 
     write_html(graph_html(load_kb(extras), focus=focus, depth=depth), out)
-    click.echo(f"wrote {out}")
+    note(f"wrote {out}")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the example to this file instead of printing it.")
+@format_option()
+def example(name: str | None, out: str | None, fmt: str) -> None:
+    """List the example inputs that ship with cd38kg, or print one (NAME), or copy it (--out FILE).
+
+    Their names also work in place of a file: ``--extra my_findings.tsv``, ``profile patient-relapsed.yaml``.
+    """
+    from .resources import example_file, example_summaries
+
+    if name is None:
+        if out:
+            raise Cd38kgError("--out needs the NAME of an example")
+        from .render_text import print_examples
+        from .render_tsv import examples_table
+
+        listing = example_summaries()
+        emit(fmt, listing, examples_table, lambda: print_examples(listing))
+        return
+    text = example_file(name).read_text(encoding="utf-8")
+    if out:
+        from .store import write_text
+
+        write_text(text, out)
+        note(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
 
 
 def main() -> None:

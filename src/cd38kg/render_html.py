@@ -27,8 +27,6 @@ import base64
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from .errors import Cd38kgError
 from .facts import select
 from .model import Entity, ExplainResult, Finding, Hypothesis, Step, Support
 from .names import curie
+from .store import write_text as write_html
 from .vocab import CD38, OWL
 
 if TYPE_CHECKING:
@@ -760,26 +759,6 @@ def _hypothesis_name(h: Hypothesis) -> str:
     if h.kind == "combination":
         return f"{h.antibody.label} + {h.partner.label}"
     return f"switch to {h.partner.label} (from {h.antibody.label})"
-
-
-def write_html(text: str, out_path: str | Path) -> Path:
-    """Write a page atomically (temporary file, then rename), so a reader never sees half a file."""
-    out = Path(out_path)
-    if not out.parent.is_dir():
-        raise Cd38kgError(f"cannot write {out}: the directory {out.parent} does not exist")
-    if out.is_dir():
-        raise Cd38kgError(f"cannot write {out}: it is a directory")
-    mode = out.stat().st_mode & 0o777 if out.exists() else 0o644  # mkstemp would leave 0600
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
 
 
 __all__ = ["graph_html", "explanation_html", "hypotheses_html", "write_html", "build_graph", "script_json"]

@@ -129,6 +129,13 @@ def print_evaluation(result: Any) -> None:
         out.print(f"[red]wrong verdict[/red]: {wrong}")
 
 
+def as_written(value: Any) -> str:
+    """A profile value as a person writes it: lists joined with commas, not Python reprs."""
+    if isinstance(value, list | tuple):
+        return ", ".join(as_written(v) for v in value)
+    return str(value)
+
+
 def print_profile(result: Any) -> None:
     """Active mechanisms with why, ranked combinations, caveats."""
     out = console()
@@ -139,7 +146,7 @@ def print_profile(result: Any) -> None:
     for item in result.active:
         out.print(f"\n[bold]{_escape(item.resistance.label)}[/bold] (weight {item.weight:.2f}) because:")
         for reason in item.reasons:
-            out.print("  - " + _escape(f"{reason['factor']} = {reason['value']}: {reason['note']} "
+            out.print("  - " + _escape(f"{reason['factor']} = {as_written(reason['value'])}: {reason['note']} "
                                        f"[{reason['evidence_level']}; {reason['doi']} §{reason['section']}]"))
     if result.combinations:
         table = _table("Combinations addressing these mechanisms together", "#", "partner", "addresses", "score",
@@ -155,3 +162,11 @@ def print_profile(result: Any) -> None:
         for caveat in result.caveats:
             where = f" [{caveat.get('doi', '')} §{caveat.get('section', '')}]" if caveat.get("doi") else ""
             out.print("  - " + _escape(f"{caveat['about']}: {caveat['note']}{where}"))
+
+
+def print_examples(listing: list[dict[str, str]]) -> None:
+    """The shipped example inputs and how to use them."""
+    table = _table("Example inputs (cd38kg example NAME prints one; --out FILE copies it)", "name", "use", "description")
+    for item in listing:
+        table.add_row(item["name"], item["kind"], _escape(item["description"]))
+    console().print(table)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,6 +115,26 @@ def _size(count: int) -> str:
         if count >= scale:
             return f"{count / scale:g} {unit}"
     return f"{count} bytes"
+
+
+def write_text(text: str, out_path: str | Path) -> Path:
+    """Write an output file atomically (temporary file, then rename), so a reader never sees half a file."""
+    out = Path(out_path)
+    if not out.parent.is_dir():
+        raise Cd38kgError(f"cannot write {out}: the directory {out.parent} does not exist")
+    if out.is_dir():
+        raise Cd38kgError(f"cannot write {out}: it is a directory")
+    mode = out.stat().st_mode & 0o777 if out.exists() else 0o644  # mkstemp would leave 0600
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
 
 
 def rdf_format(path: Path) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputFileError
+from .facts import select_facts
 from .names import curie, normalize
 from .resources import claims_file, ontology_files, shapes_file
 from .store import new_graph, parse_into
@@ -119,7 +120,11 @@ def validate(extras: Sequence[Path | str] = ()) -> ValidationReport:
     report.files = [str(p) for p in files]
     report.triples = len(data)
     report.findings = len(set(data.subjects(URIRef(RDF.type), URIRef(CD38.Finding))))
-    report.entities = len({s for s in data.subjects(URIRef(RDFS.label)) if isinstance(s, URIRef)})
+    knowledge = new_graph()  # entities are counted as `info` counts them: the knowledge, claims apart
+    for path, graph in sources:
+        if path != claims_file():
+            knowledge += graph
+    report.entities = len(select_facts(knowledge).entities)
 
     report.problems += check_shapes(data, sources, search)
     explained = check_disjointness(data, sources, search)
@@ -148,7 +153,6 @@ def _read_sources(extras: list[Path]) -> list[tuple[Path, Graph]]:
     Refuses RDF/XML and JSON-LD (see :func:`cd38kg.store.rdf_format`) and fetches nothing.
     """
     from .extend import read_tsv_extension
-    from .facts import select_facts
     from .names import NameIndex
 
     sources: list[tuple[Path, Graph]] = []
