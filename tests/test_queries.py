@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from rdflib import Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from cd38kg import KnowledgeBase
 from cd38kg.cli import main
@@ -217,7 +217,6 @@ def test_evidence_for_panobinostat(run):
     no_cdc = rows_where(result, finding=KB_NS + "f-pano-no-cdc")[0]
     assert no_cdc["magnitude"] == "none" and no_cdc["role"] == "subject"
     assert no_cdc["statement"] == "panobinostat activates CDC"
-    assert KB_NS + "f-pano-only-cdc-table" in no_cdc["conflictsWith"]
     assert no_cdc["source"] == "https://doi.org/10.3390/jcm9041195" and no_cdc["evidenceLevel"] == "ex vivo"
 
 
@@ -232,9 +231,10 @@ def test_conflicts_report_both_sides_once(run):
     pairs = [(row["a"], row["b"]) for row in result.records()]
     assert len(pairs) == len(set(pairs))
     assert not {(b, a) for a, b in pairs} & set(pairs)
-    pano = rows_where(result, a=KB_NS + "f-pano-no-cdc", b=KB_NS + "f-pano-only-cdc-table")
+    # The Table 2 "panobinostat (only CDC)" entry is a strategy proposal, kept in the claims graph.
+    pano = rows_where(result, a=KB_NS + "claim-franssen2020-s51-panobinostat-cd38",
+                      b=KB_NS + "claim-franssen2020-t2-panobinostat-cd38")
     assert len(pano) == 1
-    assert (pano[0]["magnitudeA"], pano[0]["magnitudeB"]) == ("none", "weak")
     assert "Table 2" in pano[0]["note"] and "ADCC" in pano[0]["note"]
     assert {"finding", "trial arm", "literature claim"} <= set(result.column("kind"))
 
@@ -396,8 +396,16 @@ def test_graph_results(dataset):
     assert "kb:lenalidomide a cd38:IMiD" in render(result, "table")
     assert len(render(result, "nt").strip().splitlines()) == 3
     assert {node["@id"] for node in json.loads(render(result, "json"))} >= {KB_NS + "lenalidomide"}
-    with pytest.raises(QueryError, match="cannot be written as xml"):
+    assert len(Graph().parse(data=render(result, "xml"), format="xml")) == 3, "RDF/XML"
+    with pytest.raises(QueryError, match="cannot be written as turtle"):
+        render(execute(dataset, "SELECT * WHERE { ?d a cd38:IMiD }"), "turtle")
+
+
+def test_graph_that_rdf_xml_cannot_express_is_a_clear_error(dataset):
+    result = execute(dataset, "CONSTRUCT { ?d <urn:x:1> ?d } WHERE { ?d a cd38:IMiD }")
+    with pytest.raises(QueryError, match="cannot be written as RDF/XML"):
         render(result, "xml")
+    assert len(Graph().parse(data=render(result, "turtle"), format="turtle")) == 3
 
 
 def test_ask(dataset):

@@ -136,6 +136,13 @@ def test_construct_as_turtle_jsonld_and_ntriples(endpoint):
     assert len(Graph().parse(data=body, format="nt")) == 3
 
 
+def test_construct_with_sparqlwrapper_defaults_is_rdf_xml(endpoint):
+    sparql = SPARQLWrapper(endpoint)  # no return format set: SPARQLWrapper asks for RDF/XML
+    sparql.setQuery("CONSTRUCT { ?d a cd38:IMiD } WHERE { ?d a cd38:IMiD }")
+    graph = sparql.queryAndConvert()
+    assert {str(s) for s in graph.subjects()} == {KB_NS + "lenalidomide", KB_NS + "pomalidomide", KB_NS + "thalidomide"}
+
+
 def test_describe(endpoint):
     turtle = client(endpoint, "DESCRIBE kb:daratumumab", TURTLE).queryAndConvert().decode("utf-8")
     graph = Graph().parse(data=turtle, format="turtle")
@@ -164,7 +171,9 @@ def test_unacceptable_type_is_406(server):
 def test_negotiate_prefers_an_explicit_format_parameter():
     assert negotiate("SELECT", "application/json", ["tsv", "text/tab-separated-values"]) == "tsv"
     assert negotiate("CONSTRUCT", "text/turtle", ["json"]) == "json-ld"
-    assert negotiate("CONSTRUCT", None, ["xml"]) == "turtle"
+    assert negotiate("CONSTRUCT", None, ["xml"]) == "xml", "RDF/XML, as SPARQLWrapper asks by default"
+    assert negotiate("CONSTRUCT", None, ["csv"]) == "turtle", "not offered for graphs: the default"
+    assert negotiate("CONSTRUCT", "text/html,application/xml;q=0.9,*/*;q=0.8", []) == "turtle"
     assert negotiate("SELECT", "text/*", []) == "xml"
 
 
@@ -257,14 +266,18 @@ def test_updates_and_load_are_refused(endpoint, server, listener):
 
 
 def test_slow_query_is_stopped_by_the_timeout(kb_and_dataset):
-    with running(kb_and_dataset, timeout=1.0) as short:
+    with running(kb_and_dataset, timeout=1.0, max_concurrent=1) as short:
+        before = {child.pid for child in multiprocessing.active_children()}
         started = time.monotonic()
         cross_product = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
         status, _, body = get(short, "/sparql", query=cross_product)
         elapsed = time.monotonic() - started
         assert status == 503 and "--timeout" in body
         assert elapsed < 6
-        assert not multiprocessing.active_children(), "the query process was killed and reaped"
+        after = {child.pid for child in multiprocessing.active_children()}
+        killed, started_again = before - after, after - before
+        assert len(killed) == 1 and len(started_again) == 1, "the worker was killed and replaced"
+        assert not Path(f"/proc/{killed.pop()}").exists(), "and reaped"
         status, _, body = get(short, "/sparql", query="ASK { ?s ?p ?o }", headers={"Accept": "application/json"})
         assert status == 200 and json.loads(body)["boolean"] is True
 
@@ -352,7 +365,7 @@ def processes_mentioning(marker):
 def test_serve_command_stops_its_running_queries_on_sigterm():
     marker = f"marker-{uuid.uuid4().hex}.invalid"
     process = subprocess.Popen([sys.executable, "-m", "cd38kg.cli", "serve", "--port", "0", "--timeout", "60",
-                                "--allow-host", marker], stderr=subprocess.PIPE, text=True)
+                                "--max-concurrent", "2", "--allow-host", marker], stderr=subprocess.PIPE, text=True)
     try:
         banner = process.stderr.readline()
         url = re.search(r"(http://\S+/)sparql", banner).group(1)
@@ -363,11 +376,9 @@ def test_serve_command_stops_its_running_queries_on_sigterm():
             with suppress(OSError, http_client.HTTPException):  # the server goes away mid-answer
                 http(url + "sparql?query=" + slow)
 
+        assert len(processes_mentioning(marker)) == 3, "the server and its two warm query workers"
         threading.Thread(target=slow_request, daemon=True).start()
-        deadline = time.monotonic() + 10
-        while len(processes_mentioning(marker)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(processes_mentioning(marker)) == 2, "the server and its query process"
+        time.sleep(1)  # the slow query is running in a worker
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         time.sleep(0.5)

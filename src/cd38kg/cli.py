@@ -269,31 +269,40 @@ def validate(extras: tuple[str, ...], fmt: str) -> None:
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Value of a query parameter (a name, synonym or CURIE for entities); repeatable.")
 @click.option("--list", "list_only", is_flag=True, help="List the named queries and their parameters.")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds the query may run before it is stopped.")
 @extra_option
 @format_option("csv")
-def query(name: str | None, params: tuple[str, ...], list_only: bool, extras: tuple[str, ...], fmt: str) -> None:
+def query(name: str | None, params: tuple[str, ...], list_only: bool, timeout: float, extras: tuple[str, ...],
+          fmt: str) -> None:
     """Run a named competency query (see --list) or your own SPARQL file; json is W3C SPARQL JSON."""
     from .queries import query_command
 
-    click.echo(query_command(name, params, fmt=fmt, extras=extras, list_only=list_only), nl=False)
+    click.echo(query_command(name, params, fmt=fmt, extras=extras, list_only=list_only, timeout=timeout), nl=False)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8038, show_default=True, help="Port (0: any free port).")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds a query may run.")
+@click.option("--timeout", type=float, default=10.0, show_default=True,
+              help="Seconds a query may run (and may wait for a free worker).")
 @click.option("--max-rows", type=click.IntRange(1), default=10_000, show_default=True, help="Result size cap.")
+@click.option("--max-concurrent", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Queries evaluated at once, each in its own worker process; others wait.")
 @click.option("--cors", metavar="ORIGIN", help="Allow browser pages from ORIGIN (or *) to query the endpoint.")
 @click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="Another host name clients may use to reach the server; repeatable.")
 @extra_option
-def serve(host: str, port: int, timeout: float, max_rows: int, cors: str | None, allowed_hosts: tuple[str, ...],
-          extras: tuple[str, ...]) -> None:
-    """Serve the knowledge base as a read-only SPARQL 1.1 endpoint (/sparql) with a query page (/)."""
+def serve(host: str, port: int, timeout: float, max_rows: int, max_concurrent: int, cors: str | None,
+          allowed_hosts: tuple[str, ...], extras: tuple[str, ...]) -> None:
+    """Serve the knowledge base as a read-only SPARQL 1.1 endpoint (/sparql) with a query page (/).
+
+    It has no authentication: keep the default 127.0.0.1 and share it through a reverse proxy.
+    """
     from .server import serve as run_server
 
     run_server(extras=extras, host=host, port=port, timeout=timeout, max_rows=max_rows, cors=cors,
-               allowed_hosts=allowed_hosts)
+               allowed_hosts=allowed_hosts, max_concurrent=max_concurrent)
 
 
 @cli.group()

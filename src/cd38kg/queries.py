@@ -20,8 +20,11 @@ value becomes an rdflib term bound by a trailing ``VALUES`` clause
 Every query, named or the user's own, is checked before it runs (:func:`inspect_query`): it
 must parse (syntax errors give line and column), must be a query rather than an update, and
 may not use ``SERVICE`` or ``FROM`` (the first makes the engine fetch remote data, the second
-would be silently ignored by Oxigraph). The CLI (``cd38kg query``) and the SPARQL server
-(:mod:`cd38kg.server`) share this module.
+would be silently ignored by Oxigraph), nor call functions other than SPARQL's own and XSD
+casts. Query texts are capped at :data:`MAX_QUERY_CHARS` characters: rdflib's parser needs
+seconds per hundred kilobytes. The CLI (``cd38kg query``) and the SPARQL server
+(:mod:`cd38kg.server`) share this module; both check and run user queries in a worker
+process stopped at a deadline (:mod:`cd38kg.workers`).
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ import csv
 import io
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,9 +53,16 @@ if TYPE_CHECKING:
 
     from .kb import KnowledgeBase
 
-#: Output formats by the query forms they apply to.
+#: Output formats by the query forms they apply to (``xml`` is RDF/XML for graphs).
 RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv")
-GRAPH_FORMATS = ("table", "turtle", "nt", "json-ld", "json", "csv", "tsv")
+GRAPH_FORMATS = ("table", "turtle", "nt", "json-ld", "json", "xml", "csv", "tsv")
+#: The longest query text accepted: parsing takes about 4 s per 100,000 characters.
+MAX_QUERY_CHARS = 100_000
+#: Seconds ``cd38kg query`` lets a query run by default.
+DEFAULT_TIMEOUT = 60.0
+#: Recursion depth allowed while parsing: rdflib's grammar recurses once per triple pattern
+#: and bracket, so Python's default (1,000) fails at about 100 triple patterns.
+_PARSE_DEPTH = 20_000
 GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
 _RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -261,27 +273,25 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
 # -- checking and running ------------------------------------------------------------------
 
 
+def check_length(text: str) -> None:
+    """Refuse an empty query, or one longer than :data:`MAX_QUERY_CHARS`, before anything parses it."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,} "
+                         "(put long lists of values in an --extra file and match them with a pattern)")
+    if not text.strip():
+        raise QueryError("the query is empty")
+
+
+@lru_cache(maxsize=256)
 def inspect_query(text: str) -> str:
     """The query form (SELECT, ASK, CONSTRUCT, DESCRIBE) of a query that is safe to evaluate.
 
     Parses with rdflib's SPARQL grammar and walks the parse tree, so ``SERVICE`` is found
     however it is written (any case, unicode escapes) before the engine can follow it.
+    Answers are cached by text, so a query sent again is not parsed again.
     """
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-
-    try:
-        parsed = parseQuery(text)
-    except ParseException as err:
-        try:
-            parseUpdate(text)
-        except ParseException:
-            found = getattr(err, "found", "")
-            message = f"{err.msg[0].lower()}{err.msg[1:]}" + (f", found {found}" if found else "")
-            raise QuerySyntaxError(message, err.lineno, err.col, err.line) from None
-        raise QueryRefused("this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, ...) "
-                           "is not accepted") from None
-    prologue, body = parsed[0], parsed[1]
+    check_length(text)
+    prologue, body = _parse(text)
     names = {node.name for node in _walk(body) if hasattr(node, "name")}
     if "ServiceGraphPattern" in names:
         raise QueryRefused("SERVICE is not allowed: this endpoint never contacts other servers")
@@ -289,14 +299,59 @@ def inspect_query(text: str) -> str:
         raise QueryError("FROM and FROM NAMED are not supported; the default graph is the union of all graphs, "
                          "select one with GRAPH <https://w3id.org/cd38kg/graph/...> { ... }")
     # CompValue.get returns the key itself when it is missing; dict.get does not.
-    declared = {dict.get(decl, "prefix", "") for decl in _walk(prologue) if getattr(decl, "name", "") == "PrefixDecl"}
+    declared = {dict.get(decl, "prefix", ""): str(dict.get(decl, "iri", ""))
+                for decl in _walk(prologue) if getattr(decl, "name", "") == "PrefixDecl"}
     for node in _walk(body):
-        if getattr(node, "name", "") == "pname":
+        name = getattr(node, "name", "")
+        if name == "pname":
             prefix = dict.get(node, "prefix", "")
             if prefix not in declared and prefix not in PREFIXES:
                 raise QueryError(f"unknown prefix {prefix + ':'!r}; declare it with PREFIX or use one of "
                                  f"{', '.join(p + ':' for p in PREFIXES)}")
+        elif name == "Function":
+            iri = _iri(dict.get(node, "iri"), declared)
+            if not iri.startswith(PREFIXES["xsd"]):
+                raise QueryError(f"unknown function <{iri}>: only SPARQL's built-in functions and XSD casts "
+                                 "such as xsd:integer(...) are available")
     return _FORM_NAMES[body.name]
+
+
+def _parse(text: str) -> tuple[Any, Any]:
+    """The prologue and body of a query, or the error a person can act on."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    depth = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(depth, _PARSE_DEPTH))
+    try:
+        try:
+            parsed = parseQuery(text)
+        except ParseException as err:
+            try:
+                update = parseUpdate(text)
+            except ParseException:
+                update = None
+            # Only comments and PREFIXes parse as an update that does nothing: report the query's error.
+            if update is None or not dict.get(update, "request"):
+                found = getattr(err, "found", "")
+                message = f"{err.msg[0].lower()}{err.msg[1:]}" + (f", found {found}" if found else "")
+                raise QuerySyntaxError(message, err.lineno, err.col, err.line) from None
+            raise QueryRefused("this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, ...) "
+                               "is not accepted") from None
+    except RecursionError:
+        raise QueryError("the query is nested too deeply (or has too many patterns in one group) "
+                         "for the SPARQL parser") from None
+    finally:
+        sys.setrecursionlimit(depth)
+    return parsed[0], parsed[1]
+
+
+def _iri(node: Any, declared: Mapping[str, str]) -> str:
+    """A parse-tree IRI (full, or prefixed name) as a string."""
+    if getattr(node, "name", "") == "pname":
+        prefix = dict.get(node, "prefix", "")
+        return declared.get(prefix, PREFIXES.get(prefix, "")) + str(dict.get(node, "localname", ""))
+    return str(node)
 
 
 def _walk(node: Any) -> Iterable[Any]:
@@ -314,13 +369,14 @@ def _walk(node: Any) -> Iterable[Any]:
             stack.extend(current.values())
 
 
-def execute(dataset: Dataset, text: str, max_rows: int | None = None) -> QueryResult:
+def execute(dataset: Dataset, text: str, max_rows: int | None = None, form: str | None = None) -> QueryResult:
     """Check and run a query; at most ``max_rows`` solutions or triples are read from the engine.
 
     The project prefixes (cd38:, kb:, rdfs:, ...) are predeclared. The default graph is the
-    union of the dataset's named graphs.
+    union of the dataset's named graphs. ``form`` is given for a query already checked
+    (a named query checked at start-up, bound with a generated ``VALUES`` clause).
     """
-    form = inspect_query(text)
+    form = form or inspect_query(text)
     try:
         answer = dataset.query(text, initNs=dict(PREFIXES))
         result = QueryResult(form=form)
@@ -329,8 +385,10 @@ def execute(dataset: Dataset, text: str, max_rows: int | None = None) -> QueryRe
             return result
         limit = None if max_rows is None else max_rows + 1
         items = list(islice(iter(answer), limit))
-    except (SyntaxError, ValueError) as err:
-        raise QueryError(f"the query engine rejected the query: {str(err).splitlines()[0]}") from None
+    except (SyntaxError, ValueError, RuntimeError) as err:
+        # Oxigraph raises RuntimeError for what it cannot evaluate (e.g. an unknown function).
+        raise QueryError(f"the query engine rejected the query: {(str(err) or type(err).__name__).splitlines()[0]}"
+                         ) from None
     if max_rows is not None and len(items) > max_rows:
         items = items[:max_rows]
         result.truncated = True
@@ -356,8 +414,8 @@ def render(result: QueryResult, fmt: str, note: str | None = None) -> str:
 
     Solutions: ``table`` (for people), ``json`` / ``xml`` (W3C SPARQL 1.1 Query Results JSON
     and XML), ``csv`` / ``tsv`` (W3C SPARQL 1.1 CSV and TSV). Graphs: ``turtle`` (also
-    ``table``), ``nt``, ``json-ld`` (also ``json``), or ``csv`` / ``tsv`` as subject,
-    predicate, object rows. ``note`` (e.g. that the result was cut) goes where the format
+    ``table``), ``nt``, ``json-ld`` (also ``json``), ``xml`` (RDF/XML, the default of many
+    SPARQL clients), or ``csv`` / ``tsv`` as subject, predicate, object rows. ``note`` (e.g. that the result was cut) goes where the format
     has room for it: a JSON member, an XML or Turtle comment.
     """
     if result.is_graph:
@@ -516,9 +574,14 @@ def _graph_text(triples: Sequence[tuple[Node, Node, Node]], fmt: str, note: str 
         if isinstance(o, Literal) and o.datatype is not None and str(o.datatype) == _XSD_STRING:
             o = Literal(str(o))
         graph.add((s, p, o))
-    text = graph.serialize(format={"nt": "nt11"}.get(fmt, fmt))
+    try:
+        text = graph.serialize(format={"nt": "nt11"}.get(fmt, fmt))
+    except ValueError as err:  # RDF/XML cannot write a predicate IRI that ends in a digit, ...
+        raise QueryError(f"this graph cannot be written as RDF/XML ({err}); ask for Turtle or N-Triples") from None
     if note and fmt in ("turtle", "nt"):
         text = f"# {note}\n{text}"
+    elif note and fmt == "xml":
+        text = text.replace("?>", f"?>\n<!-- {note} -->", 1)
     return text
 
 
@@ -526,22 +589,34 @@ def _graph_text(triples: Sequence[tuple[Node, Node, Node]], fmt: str, note: str 
 
 
 def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Sequence[str] = (),
-                  list_only: bool = False) -> str:
-    """What ``cd38kg query`` prints: the query list, or one query's results in ``fmt``."""
+                  list_only: bool = False, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """What ``cd38kg query`` prints: the query list, or one query's results in ``fmt``.
+
+    The query is checked, run and written in a worker process killed after ``timeout``
+    seconds, so neither a slow parse nor a runaway evaluation can hang the command.
+    """
     if list_only:
         return _listing(fmt)
     if not name:
         raise QueryError("name a query (see 'cd38kg query --list') or give a .rq file")
+    if not timeout > 0:
+        raise QueryError(f"--timeout must be a positive number of seconds, not {timeout:g}")
     query = load_query(name)
     values = parse_assignments(params)
-    # Mistakes in the query or its parameters are reported before the knowledge base loads.
+    # Mistakes in the query's length or parameters are reported before the knowledge base loads.
     check_params(query, values)
-    inspect_query(query.text)
+    check_length(query.text)
     from .kb import KnowledgeBase
+    from .workers import JobTimeout, WorkerPool
 
     kb = KnowledgeBase.load(extras=extras)
-    result = execute(kb.sparql_dataset(), bind(query, kb, values))
-    return render(result, fmt)
+    text = bind(query, kb, values)
+    dataset = kb.sparql_dataset()
+    with WorkerPool(lambda query_text: render(execute(dataset, query_text), fmt)) as pool:
+        try:
+            return pool.run(text, timeout)
+        except JobTimeout as err:
+            raise QueryError(f"{err} (--timeout); narrow it down, add a LIMIT or allow more time") from None
 
 
 def _listing(fmt: str) -> str:
@@ -567,7 +642,7 @@ def _param_usage(param: Param) -> str:
 
 
 __all__ = [
-    "Column", "NamedQuery", "Param", "QueryError", "QueryRefused", "QueryResult", "QuerySyntaxError",
-    "bind", "check_params", "execute", "inspect_query", "list_queries", "load_query", "parse_assignments", "query_command",
-    "render", "run_named",
+    "DEFAULT_TIMEOUT", "MAX_QUERY_CHARS", "Column", "NamedQuery", "Param", "QueryError", "QueryRefused", "QueryResult",
+    "QuerySyntaxError", "bind", "check_params", "check_length", "execute", "inspect_query", "list_queries", "load_query",
+    "parse_assignments", "query_command", "render", "run_named",
 ]

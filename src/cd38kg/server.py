@@ -5,7 +5,7 @@ Routes:
 * ``/sparql`` – the SPARQL 1.1 Protocol: ``GET ?query=``, ``POST`` URL-encoded
   (``query=``) or with the query as the body (``application/sparql-query``). Results are
   negotiated from ``Accept`` (or a ``format``/``output`` parameter): SPARQL JSON, XML, CSV
-  and TSV for SELECT/ASK; Turtle, N-Triples and JSON-LD for CONSTRUCT/DESCRIBE.
+  and TSV for SELECT/ASK; Turtle, N-Triples, JSON-LD and RDF/XML for CONSTRUCT/DESCRIBE.
 * ``/query/NAME?param=value`` – a named query (``cd38kg query --list``) with its parameters.
 * ``/queries`` – the named queries as JSON; ``/`` – a query editor that works offline.
 
@@ -14,27 +14,41 @@ Safety, because anything that can reach the port can send a query:
 * read-only: SPARQL Update (INSERT, DELETE, LOAD, ...) is refused with 403, and so is
   ``SERVICE``, found in the parsed query before evaluation (both rdflib and Oxigraph would
   follow it to any URL), so the server never makes an outbound request;
-* each query runs in a forked child process that is killed at the deadline (``--timeout``):
-  neither engine can interrupt a running query, a process can be stopped;
-* results are capped (``--max-rows``); a cut result says so in the ``X-Result-Truncated``
-  header and, where the format allows, in a note;
+* queries are checked and run by ``--max-concurrent`` warm worker processes
+  (:mod:`cd38kg.workers`); one that outlives ``--timeout`` is killed and replaced, since
+  neither engine can interrupt a running query. Named queries are checked once, at start;
+* each request is read whole, without a thread, before it is handled: a client that
+  stalls costs a buffer until ``request_timeout`` (then 408), a body shorter than its
+  ``Content-Length`` is refused (400), and a small pool of threads handles complete
+  requests only. Results are capped (``--max-rows``, said in ``X-Result-Truncated``);
 * it binds 127.0.0.1 by default, answers only requests whose ``Host`` header names the
   address it is bound to (a DNS-rebinding defence) and sends CORS headers only for an
-  origin given with ``--cors``.
+  origin given with ``--cors``. There is no authentication: put a reverse proxy in front
+  to share it (README). Errors are logged as one line each, never as a traceback.
 
-Only the standard library's :mod:`http.server` is used.
+Only the standard library's :mod:`http.server` and :mod:`selectors` are used.
 """
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import json
-import multiprocessing
+import re
+import selectors
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -42,26 +56,30 @@ from .errors import Cd38kgError
 from .queries import (
     GRAPH_FORMS,
     NamedQuery,
+    QueryError,
     QueryRefused,
     QueryResult,
     QuerySyntaxError,
     bind,
+    check_length,
     execute,
+    inspect_query,
     list_queries,
     render,
 )
 from .vocab import PREFIXES
+from .workers import JobTimeout, PoolBusy, WorkerFailed, WorkerPool
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-
     from rdflib import Dataset
 
     from .kb import KnowledgeBase
 
 DEFAULT_PORT = 8038
 MAX_BODY = 1 << 20
+MAX_HEAD = 1 << 16
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
 
 #: Media types offered per kind of result, in order of preference, with the render format.
 RESULT_MEDIA = {
@@ -73,16 +91,19 @@ GRAPH_MEDIA = {
     "text/turtle": "turtle", "application/x-turtle": "turtle", "application/turtle": "turtle",
     "application/n-triples": "nt", "text/plain": "nt",
     "application/ld+json": "json-ld", "application/json": "json-ld",
+    "application/rdf+xml": "xml",
 }
-CONTENT_TYPES = {
+RESULT_TYPES = {
     "json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
-    "tsv": "text/tab-separated-values", "turtle": "text/turtle", "nt": "application/n-triples",
-    "json-ld": "application/ld+json",
+    "tsv": "text/tab-separated-values",
 }
+GRAPH_TYPES = {"turtle": "text/turtle", "nt": "application/n-triples", "json-ld": "application/ld+json",
+               "xml": "application/rdf+xml"}
 #: Names accepted in the ``format`` / ``output`` / ``results`` parameters (SPARQLWrapper sends them).
 FORMAT_ALIASES = {
     "json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv", "turtle": "turtle", "ttl": "turtle",
     "nt": "nt", "ntriples": "nt", "n-triples": "nt", "json-ld": "json-ld", "jsonld": "json-ld",
+    "rdf+xml": "xml", "rdfxml": "xml", "rdf/xml": "xml",
 }
 FORMAT_PARAMS = ("format", "output", "results")
 _PAGE_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
@@ -91,23 +112,42 @@ _PAGE_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-
 
 @dataclass(frozen=True)
 class Settings:
-    """How the server limits and exposes queries."""
+    """How the server limits and exposes queries.
+
+    ``max_concurrent`` worker processes evaluate queries; a query waits up to ``timeout``
+    for one, then runs at most ``timeout`` seconds. A client has ``request_timeout``
+    seconds to send its whole request; at most ``max_connections`` are open at once.
+    """
 
     timeout: float = 10.0
     max_rows: int = 10_000
     cors_origin: str | None = None
     max_concurrent: int = 4
     quiet: bool = False
+    request_timeout: float = 10.0
+    max_connections: int = 256
+    handler_threads: int = 16
 
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP response, built in the query process and sent back to the server."""
+    """An HTTP response, built in a worker process or by the server."""
 
     status: int
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One query for a worker: its text, how the answer is wanted, and its form if already checked."""
+
+    text: str
+    accept: str | None
+    requested: tuple[str, ...]
+    max_rows: int
+    form: str | None = None
 
 
 def text_reply(status: int, message: str) -> Reply:
@@ -157,10 +197,10 @@ def negotiate(form: str, accept: str | None, requested: Sequence[str] = ()) -> s
     return None
 
 
-def answer(dataset: Dataset, text: str, accept: str | None, requested: Sequence[str], max_rows: int) -> Reply:
-    """Check, run and serialise one query: the work done in the child process."""
+def answer(dataset: Dataset, ask: Ask) -> Reply:
+    """Check, run and serialise one query: the work done in a worker process."""
     try:
-        result = execute(dataset, text, max_rows=max_rows)
+        result = execute(dataset, ask.text, max_rows=ask.max_rows, form=ask.form)
     except QueryRefused as err:
         return text_reply(403, str(err))
     except QuerySyntaxError as err:
@@ -168,12 +208,15 @@ def answer(dataset: Dataset, text: str, accept: str | None, requested: Sequence[
         return text_reply(400, f"{err}{pointer}")
     except Cd38kgError as err:
         return text_reply(400, str(err))
-    fmt = negotiate(result.form, accept, requested)
+    fmt = negotiate(result.form, ask.accept, ask.requested)
     if fmt is None:
         offered = GRAPH_MEDIA if result.form in GRAPH_FORMS else RESULT_MEDIA
-        return text_reply(406, f"a {result.form} result cannot be sent as {accept!r}; "
+        return text_reply(406, f"a {result.form} result cannot be sent as {ask.accept!r}; "
                                f"acceptable types: {', '.join(offered)}")
-    return _success(result, fmt, max_rows)
+    try:
+        return _success(result, fmt, ask.max_rows)
+    except QueryError as err:  # e.g. a graph RDF/XML cannot express
+        return text_reply(406, str(err))
 
 
 def _success(result: QueryResult, fmt: str, max_rows: int) -> Reply:
@@ -184,46 +227,46 @@ def _success(result: QueryResult, fmt: str, max_rows: int) -> Reply:
         note = f"result truncated: only the first {max_rows} {unit} are included (the server's --max-rows)"
         headers = (("X-Result-Truncated", "true"), ("X-Result-Limit", str(max_rows)))
     body = render(result, fmt, note).encode("utf-8")
-    return Reply(200, body, f"{CONTENT_TYPES[fmt]}; charset=utf-8", headers)
+    content_type = (GRAPH_TYPES if result.is_graph else RESULT_TYPES)[fmt]
+    return Reply(200, body, f"{content_type}; charset=utf-8", headers)
 
 
-def _child_main(job: Callable[[], Reply], sender: Connection) -> None:
-    """Entry point of a query process: run the job and send its reply."""
-    # Python-level handlers never run while the engine is busy, so let signals kill outright.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def is_loopback(host: str) -> bool:
+    """Whether an address to listen on is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
     try:
-        reply = job()
-    except Exception as err:  # any failure is this request's 500, not the server's
-        reply = text_reply(500, f"internal error while answering the query: {type(err).__name__}: {err}")
-    sender.send(reply)
-    sender.close()
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
-class SparqlServer(ThreadingHTTPServer):
-    """The HTTP server: holds the dataset, the named queries and the limits."""
+class SparqlServer(HTTPServer):
+    """The HTTP server: holds the dataset, the named queries, the query workers and the limits."""
 
-    daemon_threads = True
+    request_queue_size = 128  # the listen backlog: bursts of clients wait instead of being reset
 
     def __init__(self, kb: KnowledgeBase, dataset: Dataset, host: str, port: int, settings: Settings,
                  allowed_hosts: Iterable[str] = ()) -> None:
-        if "fork" not in multiprocessing.get_all_start_methods():
-            raise Cd38kgError("cd38kg serve needs the 'fork' process start method (Linux or macOS)")
         if ":" in host:
-            import socket
-
             self.address_family = socket.AF_INET6
+        if settings.max_concurrent < 1 or settings.timeout <= 0 or settings.max_rows < 1:
+            raise Cd38kgError("--max-concurrent, --timeout and --max-rows must be positive")
         self.kb = kb
         self.dataset = dataset
         self.settings = settings
         self.named: dict[str, NamedQuery] = {query.name: query for query in list_queries()}
-        self._context = multiprocessing.get_context("fork")
-        self._slots = threading.BoundedSemaphore(settings.max_concurrent)
-        self._start_lock = threading.Lock()
+        # Named queries are checked once here; requests only add a generated VALUES clause.
+        self.named_forms = {name: inspect_query(query.text) for name, query in self.named.items()}
         self._warm_up()
+        # Forked before the port is opened, so the workers do not hold the listening socket.
+        self.workers: WorkerPool[Ask, Reply] = WorkerPool(partial(answer, dataset), size=settings.max_concurrent)
+        self._connections = _Connections(self)
         try:
             super().__init__((host, port), _Handler)
         except OSError as err:
+            self._connections.stop()
+            self.workers.close()
             raise Cd38kgError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
         name = f"[{host}]" if ":" in host else host
         self.allowed_hosts = {name.lower(), *(h.lower() for h in allowed_hosts)}
@@ -233,15 +276,12 @@ class SparqlServer(ThreadingHTTPServer):
         self.page = _page(self)
 
     def _warm_up(self) -> None:
-        """Import and exercise the parser, engine and serialisers once, before any fork.
-
-        Children then start with everything loaded, and never need the import lock that
-        another thread might hold at the moment of the fork.
-        """
+        """Import and exercise the parser, engine and serialisers once, before the workers fork,
+        so they start with everything loaded."""
         for fmt in ("json", "xml", "csv", "tsv"):
             render(execute(self.dataset, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1"), fmt)
-        for fmt in ("turtle", "nt", "json-ld"):
-            render(execute(self.dataset, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1"), fmt)
+        for fmt in ("turtle", "nt", "json-ld", "xml"):
+            render(execute(self.dataset, "CONSTRUCT { ?s a ?o } WHERE { ?s a ?o } LIMIT 1"), fmt)
 
     def examples(self) -> list[dict[str, Any]]:
         """The named queries with their text bound to the defaults, for the page and /queries."""
@@ -254,58 +294,271 @@ class SparqlServer(ThreadingHTTPServer):
             out.append({**query.to_json(), "text": query.text, "example": example, "url": f"/query/{query.name}"})
         return out
 
-    def evaluate(self, text: str, accept: str | None, requested: Sequence[str]) -> Reply:
-        """Answer a query in a child process, killed if it outlives the timeout."""
+    def evaluate(self, text: str, accept: str | None, requested: Sequence[str], form: str | None = None) -> Reply:
+        """Answer a query in a worker process, which is killed if it outlives the timeout."""
         settings = self.settings
-        if not self._slots.acquire(timeout=settings.timeout):
-            return text_reply(503, "the server is busy with other queries; try again shortly")
         try:
-            receiver, sender = self._context.Pipe(duplex=False)
-            job = _Job(self.dataset, text, accept, tuple(requested), settings.max_rows)
-            process = self._context.Process(target=_child_main, args=(job, sender), daemon=True)
-            with self._start_lock:
-                process.start()
-            sender.close()
-            answered = False
+            check_length(text)
+        except QueryError as err:
+            return text_reply(413 if text.strip() else 400, str(err))
+        ask = Ask(text, accept, tuple(requested), settings.max_rows, form)
+        try:
+            return self.workers.run(ask, settings.timeout)
+        except PoolBusy:
+            return text_reply(503, f"the server is busy with other queries (at most {settings.max_concurrent} run at "
+                                   f"once, the server's --max-concurrent); try again shortly")
+        except JobTimeout:
+            return text_reply(503, f"query stopped: it ran longer than {settings.timeout:g} s "
+                                   "(the server's --timeout); narrow it down or add a LIMIT")
+        except WorkerFailed as err:
+            return text_reply(500, str(err))
+        except Cd38kgError as err:  # a user error the worker could not turn into a reply (deep nesting, memory)
+            return text_reply(400, str(err))
+
+    # -- socketserver hooks: accepted connections go to the reader, not to a thread each ---------
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._connections.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._connections.add(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line for what went wrong with a connection, never a traceback."""
+        error = sys.exc_info()[1]
+        self.note(client_address, f"connection error: {type(error).__name__}: {error}")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._connections.stop()
+        self.workers.close()
+
+    def note(self, client_address: Any, message: str) -> None:
+        """Log one line (unless ``quiet``), in the format of the request log."""
+        if not self.settings.quiet:
+            host = client_address[0] if isinstance(client_address, tuple) else "-"
+            stamp = time.strftime("%d/%b/%Y %H:%M:%S")
+            print(f"{host} - - [{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(eq=False)
+class _Pending:
+    """A connection whose request is still arriving."""
+
+    conn: socket.socket
+    address: Any
+    deadline: float
+    buffer: bytearray = field(default_factory=bytearray)
+    head_end: int | None = None
+    length: int = 0
+
+
+class _Connections:
+    """Reads each request whole, on one thread, before a handler thread sees it.
+
+    A thread per connection lets a few hundred clients that send headers and stall hold a
+    few hundred threads; here a stalled client costs a buffer until its deadline. Complete
+    requests go to a fixed pool of handler threads, whose queue is bounded by the number
+    of open connections.
+    """
+
+    def __init__(self, server: SparqlServer) -> None:
+        self._server = server
+        self._settings = server.settings
+        self._selector = selectors.DefaultSelector()
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._wake_write.setblocking(False)
+        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
+        self._incoming: deque[_Pending] = deque()
+        self._pending: set[_Pending] = set()
+        self._open = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._handlers = ThreadPoolExecutor(server.settings.handler_threads, thread_name_prefix="cd38kg-http")
+        self._thread = threading.Thread(target=self._run, name="cd38kg-reader", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._handlers.shutdown(wait=False, cancel_futures=True)
+        for pending in [*self._pending, *self._incoming]:
+            pending.conn.close()
+        self._selector.close()
+        self._wake_read.close()
+        self._wake_write.close()
+
+    def add(self, conn: socket.socket, address: Any) -> None:
+        """Take an accepted connection (called on the accepting thread)."""
+        with self._lock:
+            self._open += 1
+            full = self._open > self._settings.max_connections
+        conn.setblocking(False)
+        if full:
+            self._refuse(conn, address, 503, f"too many open connections (at most {self._settings.max_connections}); "
+                                             "try again shortly")
+            return
+        self._incoming.append(_Pending(conn, address, time.monotonic() + self._settings.request_timeout))
+        self._wake()
+
+    def _wake(self) -> None:
+        with suppress(OSError):  # already awake, or closing
+            self._wake_write.send(b"\0")
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
             try:
-                if not receiver.poll(settings.timeout):
-                    return text_reply(503, f"query stopped: it ran longer than {settings.timeout:g} s "
-                                           "(the server's --timeout); narrow it down or add a LIMIT")
-                reply = receiver.recv()
-                answered = True
-                return reply
-            except EOFError:
-                return text_reply(500, "the query process ended without an answer")
-            finally:
-                receiver.close()
-                if answered:
-                    process.join(0.5)  # it exits right after answering
-                if process.is_alive():
-                    process.kill()
-                process.join()
+                self._step()
+            except Exception as err:  # keep reading for everyone else; one line in the log
+                self._server.note(None, f"request reader error: {type(err).__name__}: {err}")
+
+    def _step(self) -> None:
+        for key, _ in self._selector.select(timeout=0.2):
+            if key.data is None:
+                with suppress(BlockingIOError):
+                    while self._wake_read.recv(4096):
+                        pass
+            else:
+                self._read(key.data)
+        while self._incoming:
+            pending = self._incoming.popleft()
+            self._pending.add(pending)
+            self._selector.register(pending.conn, selectors.EVENT_READ, pending)
+        now = time.monotonic()
+        for pending in [p for p in self._pending if p.deadline < now]:
+            self._reject(pending, 408, f"the request did not arrive within {self._settings.request_timeout:g} s")
+
+    def _read(self, pending: _Pending) -> None:
+        try:
+            chunk = pending.conn.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._reject(pending, None, "")
+            return
+        if not chunk:
+            if pending.head_end is not None:
+                received = len(pending.buffer) - pending.head_end
+                self._reject(pending, 400, f"the request body ended after {received} of the {pending.length} bytes "
+                                           "its Content-Length announced")
+            else:
+                self._reject(pending, 400 if pending.buffer else None, "the request ended before its headers did")
+            return
+        pending.buffer += chunk
+        if pending.head_end is None and not self._read_head(pending):
+            return
+        if len(pending.buffer) >= pending.head_end + pending.length:  # type: ignore[operator]
+            self._forget(pending)
+            data = bytes(pending.buffer[:pending.head_end + pending.length])  # type: ignore[operator]
+            self._handlers.submit(self._handle, pending.conn, pending.address, data)
+
+    def _read_head(self, pending: _Pending) -> bool:
+        """Find the end of the headers and the body's length; False while they are incomplete
+        or when the request was refused."""
+        match = _HEAD_END.search(pending.buffer)
+        if match is None:
+            if len(pending.buffer) > MAX_HEAD:
+                self._reject(pending, 431, f"the request headers are longer than {MAX_HEAD} bytes")
+            return False
+        lengths, expect = set(), False
+        for line in bytes(pending.buffer[:match.start()]).split(b"\n")[1:]:
+            name, _, value = line.partition(b":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == b"content-length":
+                lengths.add(value)
+            elif name == b"transfer-encoding":
+                self._reject(pending, 411, "chunked transfer encoding is not supported; send a Content-Length")
+                return False
+            elif name == b"expect" and value == b"100-continue":
+                expect = True
+        if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
+            self._reject(pending, 400, "bad Content-Length")
+            return False
+        length = int(lengths.pop()) if lengths else 0
+        if length > MAX_BODY:
+            self._reject(pending, 413, f"the request body is limited to {MAX_BODY} bytes")
+            return False
+        pending.head_end, pending.length = match.end(), length
+        if expect and len(pending.buffer) < match.end() + length:
+            self._send_quietly(pending.conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
+
+    def _forget(self, pending: _Pending) -> None:
+        self._pending.discard(pending)
+        self._selector.unregister(pending.conn)
+
+    def _reject(self, pending: _Pending, status: int | None, message: str) -> None:
+        """Answer an incomplete or unacceptable request with ``status`` (None: just close)."""
+        self._forget(pending)
+        self._refuse(pending.conn, pending.address, status, message)
+
+    def _refuse(self, conn: socket.socket, address: Any, status: int | None, message: str) -> None:
+        if status is not None:
+            reason = BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
+            body = (message + "\n").encode("utf-8")
+            self._send_quietly(conn, f"HTTP/1.0 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+            self._server.note(address, f"{status} {message}")
+        self._close(conn)
+
+    @staticmethod
+    def _send_quietly(conn: socket.socket, data: bytes) -> None:
+        """Send a short message without blocking; a client that cannot take it loses it."""
+        with suppress(OSError):
+            conn.send(data)
+
+    def _close(self, conn: socket.socket) -> None:
+        with suppress(OSError):
+            conn.shutdown(socket.SHUT_WR)
+        conn.close()
+        with self._lock:
+            self._open -= 1
+
+    def _handle(self, conn: socket.socket, address: Any, data: bytes) -> None:
+        """Handle one complete request on a handler thread."""
+        try:
+            conn.setblocking(True)
+            conn.settimeout(self._settings.request_timeout)  # a client that does not read its answer
+            _Handler(conn, address, self._server, data)
+        except OSError as err:
+            self._server.note(address, f"connection lost: {err.strerror or type(err).__name__}")
+        except Exception as err:  # a bug: one line in the log, the other requests go on
+            self._server.note(address, f"internal error: {type(err).__name__}: {err}")
         finally:
-            self._slots.release()
-
-
-@dataclass(frozen=True)
-class _Job:
-    """A query to answer in the child: a callable so the child needs nothing else."""
-
-    dataset: Any
-    text: str
-    accept: str | None
-    requested: tuple[str, ...]
-    max_rows: int
-
-    def __call__(self) -> Reply:
-        return answer(self.dataset, self.text, self.accept, self.requested, self.max_rows)
+            self._close(conn)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Routes requests; every query goes through :meth:`SparqlServer.evaluate`."""
+    """Routes one request, already read whole; every query goes through :meth:`SparqlServer.evaluate`."""
 
     server: SparqlServer
     server_version = "cd38kg"
+
+    def __init__(self, request: socket.socket, client_address: Any, server: SparqlServer, data: bytes) -> None:
+        self._data = data
+        self._replied = False
+        super().__init__(request, client_address, server)
+
+    def setup(self) -> None:
+        self.connection = self.request
+        self.rfile = io.BytesIO(self._data)
+        self.wfile = self.connection.makefile("wb")
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except OSError:
+            raise
+        except Exception as err:  # answer 500 and log one line, not a traceback
+            if not self._replied:
+                self._send(text_reply(500, f"internal error: {type(err).__name__}: {err}"))
+            self.log_error("internal error: %s: %s", type(err).__name__, err)
 
     # -- HTTP methods ----------------------------------------------------------------------
 
@@ -411,7 +664,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Cd38kgError as err:
             self._send(text_reply(400, str(err)))
             return
-        self._send(self.server.evaluate(text, self.headers.get("Accept"), requested))
+        self._send(self.server.evaluate(text, self.headers.get("Accept"), requested, self.server.named_forms[name]))
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -433,17 +686,12 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self._send(text_reply(400, "bad Content-Length"))
-            return None
-        if length < 0 or length > MAX_BODY:
-            self._send(text_reply(413, f"the request body is limited to {MAX_BODY} bytes"))
-            return None
+        """The request body, which the reader has already received whole."""
+        length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length)
 
     def _send(self, reply: Reply) -> None:
+        self._replied = True
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -466,23 +714,30 @@ class _Handler(BaseHTTPRequestHandler):
 
 def make_server(kb: KnowledgeBase, dataset: Dataset, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                 settings: Settings | None = None, allowed_hosts: Iterable[str] = ()) -> SparqlServer:
-    """A ready-to-run server (call ``serve_forever``); port 0 picks a free port (see ``.url``)."""
+    """A ready-to-run server (call ``serve_forever``, then ``server_close``); port 0 picks a
+    free port (see ``.url``)."""
     return SparqlServer(kb, dataset, host, port, settings or Settings(), allowed_hosts)
 
 
 def serve(extras: Sequence[str] = (), host: str = "127.0.0.1", port: int = DEFAULT_PORT, timeout: float = 10.0,
-          max_rows: int = 10_000, cors: str | None = None, allowed_hosts: Sequence[str] = ()) -> None:
+          max_rows: int = 10_000, cors: str | None = None, allowed_hosts: Sequence[str] = (),
+          max_concurrent: int = 4) -> None:
     """Load the knowledge base and serve it until interrupted (``cd38kg serve``)."""
-    if timeout <= 0 or max_rows <= 0:
-        raise Cd38kgError("--timeout and --max-rows must be positive")
+    if timeout <= 0 or max_rows <= 0 or max_concurrent <= 0:
+        raise Cd38kgError("--timeout, --max-rows and --max-concurrent must be positive")
     from .kb import KnowledgeBase
 
+    if not is_loopback(host):
+        print(f"cd38kg: warning: listening on {host}, not only on this machine: anyone who can reach this port "
+              "can query the knowledge base, and the endpoint has no authentication; to share it, keep it on "
+              "127.0.0.1 behind a reverse proxy that authenticates (see the README)", file=sys.stderr, flush=True)
     kb = KnowledgeBase.load(extras=extras)
-    server = make_server(kb, kb.sparql_dataset(), host, port,
-                         Settings(timeout=timeout, max_rows=max_rows, cors_origin=cors), allowed_hosts)
+    settings = Settings(timeout=timeout, max_rows=max_rows, cors_origin=cors, max_concurrent=max_concurrent)
+    server = make_server(kb, kb.sparql_dataset(), host, port, settings, allowed_hosts)
     print(f"cd38kg: SPARQL endpoint at {server.url}sparql, query editor at {server.url} "
-          f"(timeout {timeout:g} s, at most {max_rows} rows); Ctrl+C stops it", file=sys.stderr, flush=True)
-    # SIGTERM stops the server like Ctrl+C, so running query processes are ended with it.
+          f"(timeout {timeout:g} s, at most {max_rows} rows, {max_concurrent} queries at once); Ctrl+C stops it",
+          file=sys.stderr, flush=True)
+    # SIGTERM stops the server like Ctrl+C, so its query workers are ended with it.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
@@ -495,174 +750,5 @@ def serve(extras: Sequence[str] = (), host: str = "127.0.0.1", port: int = DEFAU
 def _page(server: SparqlServer) -> bytes:
     """The query editor: one self-contained HTML page (inline CSS and JS, no external resources)."""
     data = json.dumps({"queries": server.examples(), "prefixes": PREFIXES}, ensure_ascii=False)
-    return _PAGE.replace("__DATA__", data.replace("</", "<\\/")).encode("utf-8")
-
-
-_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>cd38kg SPARQL</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
-h1 { font-size: 1.3em; margin: 0 0 .3em; }
-textarea { width: 100%; height: 22em; font: 13px/1.35 ui-monospace, monospace; box-sizing: border-box; }
-#bar { margin: .5em 0; display: flex; gap: .6em; align-items: center; flex-wrap: wrap; }
-#question { color: #444; margin: .4em 0; }
-#status { color: #555; }
-#status.error, pre.error { color: #a00; }
-table { border-collapse: collapse; margin-top: .5em; }
-th, td { border: 1px solid #ccc; padding: 2px 6px; vertical-align: top; text-align: left; }
-th { background: #f2f2f2; position: sticky; top: 0; }
-td { max-width: 32em; overflow-wrap: break-word; }
-#results { overflow-x: auto; }
-pre { white-space: pre-wrap; background: #f8f8f8; padding: .5em; }
-code { background: #f2f2f2; padding: 0 3px; }
-</style>
-</head>
-<body>
-<h1>cd38kg knowledge graph: SPARQL</h1>
-<p>Endpoint: <code id="endpoint"></code> (SPARQL 1.1 Protocol, read-only). Prefixes such as
-<code>cd38:</code>, <code>kb:</code> and <code>rdfs:</code> are predeclared; the default graph is the
-union of all graphs.</p>
-<div id="bar">
-  <label>Example: <select id="examples"><option value="">(choose a named query)</option></select></label>
-  <button id="run" title="Ctrl+Enter">Run</button>
-  <label>Download as <select id="download">
-    <option value="">…</option><option>json</option><option>xml</option><option>csv</option><option>tsv</option>
-    <option>turtle</option><option>nt</option><option>json-ld</option></select></label>
-  <span id="status"></span>
-</div>
-<div id="question"></div>
-<textarea id="editor" spellcheck="false">SELECT ?antibody ?label WHERE {
-  ?antibody a cd38:AntiCD38Antibody ; rdfs:label ?label .
-}</textarea>
-<div id="results"></div>
-<script>
-"use strict";
-const DATA = __DATA__;
-const $ = (id) => document.getElementById(id);
-$("endpoint").textContent = new URL("sparql", location.href).href;
-for (const q of DATA.queries) {
-  const option = document.createElement("option");
-  option.value = q.name;
-  option.textContent = q.name;
-  $("examples").appendChild(option);
-}
-$("examples").addEventListener("change", () => {
-  const q = DATA.queries.find((x) => x.name === $("examples").value);
-  $("question").textContent = "";
-  if (!q) return;
-  $("editor").value = q.example;
-  const text = document.createElement("span");
-  text.textContent = q.question + " ";
-  $("question").appendChild(text);
-  const link = document.createElement("a");
-  link.href = q.url;
-  link.textContent = q.url;
-  $("question").appendChild(link);
-  if (q.params.length) {
-    const params = document.createElement("div");
-    params.textContent = "Parameters: " + q.params.map((p) =>
-      p.name + " (" + p.type + (p.default === null ? ", optional" : ", default " + p.default) + ")").join("; ");
-    $("question").appendChild(params);
-  }
-});
-function short(iri) {
-  for (const [prefix, base] of Object.entries(DATA.prefixes)) {
-    if (iri.startsWith(base)) return prefix + ":" + iri.slice(base.length);
-  }
-  return iri;
-}
-function cell(term) {
-  const td = document.createElement("td");
-  if (!term) return td;
-  if (term.type === "uri") {
-    td.textContent = short(term.value);
-    td.title = term.value;
-  } else {
-    td.textContent = term.value;
-  }
-  return td;
-}
-function showTable(doc) {
-  const out = $("results");
-  if ("boolean" in doc) {
-    out.textContent = "Answer: " + doc.boolean;
-    return;
-  }
-  const table = document.createElement("table");
-  const head = document.createElement("tr");
-  for (const v of doc.head.vars) {
-    const th = document.createElement("th");
-    th.textContent = v;
-    head.appendChild(th);
-  }
-  table.appendChild(head);
-  for (const row of doc.results.bindings) {
-    const tr = document.createElement("tr");
-    for (const v of doc.head.vars) tr.appendChild(cell(row[v]));
-    table.appendChild(tr);
-  }
-  out.appendChild(table);
-}
-async function run() {
-  const started = performance.now();
-  $("status").className = "";
-  $("status").textContent = "running…";
-  $("results").textContent = "";
-  let response;
-  try {
-    response = await fetch("sparql", {
-      method: "POST",
-      headers: {"Content-Type": "application/sparql-query",
-                "Accept": "application/sparql-results+json, text/turtle;q=0.9"},
-      body: $("editor").value,
-    });
-  } catch (err) {
-    $("status").className = "error";
-    $("status").textContent = "request failed: " + err;
-    return;
-  }
-  const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  const body = await response.text();
-  if (!response.ok) {
-    $("status").className = "error";
-    $("status").textContent = "HTTP " + response.status + " after " + seconds + " s";
-    const pre = document.createElement("pre");
-    pre.className = "error";
-    pre.textContent = body;
-    $("results").appendChild(pre);
-    return;
-  }
-  const truncated = response.headers.get("X-Result-Truncated") ? " (truncated to "
-    + response.headers.get("X-Result-Limit") + " rows)" : "";
-  if ((response.headers.get("Content-Type") || "").includes("json")) {
-    const doc = JSON.parse(body);
-    const count = doc.results ? doc.results.bindings.length + " rows" : "answer";
-    $("status").textContent = count + " in " + seconds + " s" + truncated;
-    showTable(doc);
-  } else {
-    $("status").textContent = "graph in " + seconds + " s" + truncated;
-    const pre = document.createElement("pre");
-    pre.textContent = body;
-    $("results").appendChild(pre);
-  }
-}
-$("run").addEventListener("click", run);
-$("editor").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) run();
-});
-$("download").addEventListener("change", () => {
-  const fmt = $("download").value;
-  $("download").value = "";
-  if (!fmt) return;
-  const url = new URL("sparql", location.href);
-  url.searchParams.set("query", $("editor").value);
-  url.searchParams.set("format", fmt);
-  window.open(url.href, "_blank");
-});
-</script>
-</body>
-</html>
-"""
+    template = (Path(__file__).resolve().parent / "templates" / "sparql.html").read_text(encoding="utf-8")
+    return template.replace("__DATA__", data.replace("</", "<\\/")).encode("utf-8")
