@@ -20,6 +20,7 @@ from .errors import Cd38kgError
 from .extend import check_extension_path, read_tsv_extension
 from .facts import Facts, select_facts
 from .names import NameIndex
+from .progress import say, step
 from .reasoning import (
     cached_inferences,
     fingerprint,
@@ -65,6 +66,7 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache") -> Load
         text = read_text(path)
         parse_into(curated, path, text)
         inputs.append((path.name, text.encode()))
+    bundled_inputs, bundled_size = list(inputs), len(curated)
     claims = new_graph()
     parse_into(claims, claims_file())
 
@@ -88,16 +90,24 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache") -> Load
     for triple in project_findings(curated):
         asserted.add(triple)
 
-    key = fingerprint(inputs)
+    # Extras that add no triple (an empty file, restatements) change nothing the reasoner sees.
+    added = len(curated) > bundled_size
+    key = fingerprint(inputs if added else bundled_inputs)
     inferred_text = None if reason == "always" else cached_inferences(key)
     reasoned_now = False
+    what = "the knowledge base" + "".join(f" + {p.name}" for p in extras)
     if inferred_text is None:
         if reason == "never":
             raise Cd38kgError("no cached inferences for these inputs and reasoning was disabled")
-        inferred = run_hermit(owl_input(curated, asserted))
-        store_inferences(key, inferences_ntriples(inferred))
+        with step(f"Reasoning with HermiT over {what}"):
+            inferred = run_hermit(owl_input(curated, asserted))
+        say(f"Inferences cached in {store_inferences(key, inferences_ntriples(inferred))}")
         reasoned_now = True
     else:
+        if added:
+            say(f"Using the cached inferences for {what}")
+        elif extras:
+            say(f"{', '.join(p.name for p in extras)}: no new statements, so no reasoning needed")
         inferred = parse_inferences(inferred_text)
     inferred_graph = dataset.graph(_uri(INFERRED_GRAPH))
     from rdflib import URIRef
