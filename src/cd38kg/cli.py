@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .errors import Cd38kgError
+from .progress import step
 from .resources import user_file
 
 if TYPE_CHECKING:
@@ -76,7 +77,8 @@ def note(message: str) -> None:
 def load_kb(extras: tuple[str, ...], reason: str = "cache") -> KnowledgeBase:
     from .kb import KnowledgeBase
 
-    return KnowledgeBase.load(extras=extras, reason=reason)  # type: ignore[arg-type]
+    with step("Loading the knowledge base"):
+        return KnowledgeBase.load(extras=extras, reason=reason)  # type: ignore[arg-type]
 
 
 def emit_json(data: Any) -> None:
@@ -156,12 +158,14 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
     """Why should COMBINATION counter RESISTANCE? Verdict, causal chains, sources, conflicts."""
     html_out(fmt, out)
     kb = load_kb(extras)
-    result = kb.explain(combination, resistance, antibody=antibody, without=without,
-                        weights=load_weights(weights_file))
+    with step("Explaining"):
+        result = kb.explain(combination, resistance, antibody=antibody, without=without,
+                            weights=load_weights(weights_file))
     if fmt == "html":
         from .render_html import explanation_html, write_html
 
-        write_html(explanation_html(kb, result), out)  # type: ignore[arg-type]
+        with step("Drawing the explanation"):
+            write_html(explanation_html(kb, result), out)  # type: ignore[arg-type]
         note(f"wrote {out}")
         return
     from .render_text import print_explanation
@@ -185,15 +189,17 @@ def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[s
     """Rank partners and antibody switches against RESISTANCE, marked reported or novel."""
     html_out(fmt, out)
     kb = load_kb(extras)
-    ranked = kb.hypotheses(resistance, antibody=antibody, top=top, without=without,
-                           weights=load_weights(weights_file))
+    with step(f"Ranking partners against {resistance}"):
+        ranked = kb.hypotheses(resistance, antibody=antibody, top=top, without=without,
+                               weights=load_weights(weights_file))
     target = kb.entity(resistance, kind="resistance", role="resistance mechanism")
     chosen = ranked[0].antibody if ranked else (kb.entity(antibody, kind="antibody") if antibody else None)
     why = "" if ranked else kb.why_no_hypotheses(resistance, antibody)
     if fmt == "html":
         from .render_html import hypotheses_html, write_html
 
-        write_html(hypotheses_html(kb, target, ranked), out)  # type: ignore[arg-type]
+        with step("Drawing the hypotheses"):
+            write_html(hypotheses_html(kb, target, ranked), out)  # type: ignore[arg-type]
         note(f"wrote {out}")
         return
     from .render_text import print_hypotheses
@@ -212,7 +218,9 @@ def evaluate(extras: tuple[str, ...], fmt: str) -> None:
     from .render_text import print_evaluation
     from .render_tsv import evaluation_table
 
-    result = load_kb(extras).evaluate()
+    kb = load_kb(extras)
+    with step("Evaluating against the reviews' proposals"):
+        result = kb.evaluate()
     emit(fmt, result.to_json(), evaluation_table, lambda: print_evaluation(result))
 
 
@@ -227,7 +235,9 @@ def profile(profile_file: str, top: int, extras: tuple[str, ...], fmt: str) -> N
     from .render_text import print_profile
     from .render_tsv import profile_table
 
-    result = load_kb(extras).profile(profile_file, top=top)
+    kb = load_kb(extras)
+    with step("Assessing the profile"):
+        result = kb.profile(profile_file, top=top)
     emit(fmt, result.to_json(), profile_table, lambda: print_profile(result))
 
 
@@ -320,7 +330,9 @@ def export_html(out: str, focus: str | None, depth: int, extras: tuple[str, ...]
     """One self-contained, offline HTML page: the whole graph, or the neighbourhood of --focus."""
     from .render_html import graph_html, write_html
 
-    write_html(graph_html(load_kb(extras), focus=focus, depth=depth), out)
+    kb = load_kb(extras)
+    with step("Drawing the graph"):
+        write_html(graph_html(kb, focus=focus, depth=depth), out)
     note(f"wrote {out}")
 
 
