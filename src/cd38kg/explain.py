@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from .facts import Facts
 
 RESTORES, COMPENSATES, CONTESTED, AGGRAVATES, OPPOSES = "restores", "compensates", "contested", "aggravates", "opposes"
+#: Compensation by a route that avoids every node the resistance changes.
+PARALLEL = "parallel"
+#: Adds effector cells that lack the molecule the resistance acts through (NKG2A-low g-NK cells against HLA-E).
+ESCAPES = "escapes"
 #: A route that cannot stand in for an antibody the resistance neutralises.
 INSUFFICIENT = "insufficient"
 #: Aspects that say only "more" or "less" match any quantity (expression, number).
@@ -76,6 +80,8 @@ class MechanismAssessment:
 
     mechanism: str
     reliance: float
+    #: the antibody's own use of this mechanism, known only through its class when extrapolated
+    reliance_edge: Edge | None = None
     impairment: float = 0.0
     resistance_paths: list[ScoredPath] = field(default_factory=list)
     partner_paths: list[ScoredPath] = field(default_factory=list)
@@ -94,7 +100,7 @@ class MechanismAssessment:
 
     @property
     def best_restoring(self) -> ScoredPath | None:
-        restoring = [p for p in self.partner_paths if p.kind in (RESTORES, CONTESTED)]
+        restoring = [p for p in self.partner_paths if p.kind in (RESTORES, ESCAPES, CONTESTED)]
         return max(restoring, key=lambda p: p.strength, default=None)
 
     @property
@@ -117,6 +123,12 @@ class Engine:
         self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
         self.antibodies = nodes_of_kind(facts, CD38.AntiCD38Antibody)
         self._disputes = self._negative_statements(without_findings or set())
+        self._parents: dict[str, set[str]] = defaultdict(set)
+        for edge in self.edges:
+            if edge.relation.is_part_of:
+                self._parents[edge.source].add(edge.target)
+        self._scarce = {f.subject for f in facts.findings if f.predicate == CD38.expressionLevel
+                        and f.object in (CD38.LowExpression, CD38.NoExpression) and not f.is_negative}
         self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
 
     def _negative_statements(self, without_findings: set[str]) -> dict[tuple[str, str], list[tuple[int, Support]]]:
@@ -188,7 +200,7 @@ class Engine:
         blocked_r = (self.agents - {antibody}) | (self.resistances - {resistance}) | self.patient_factors
         assessments = []
         for mechanism, edge in sorted(relied.items()):
-            item = MechanismAssessment(mechanism, self.reliance_strength(edge))
+            item = MechanismAssessment(mechanism, self.reliance_strength(edge), edge)
             for path in simple_paths(self.graph, resistance, mechanism, self.weights.max_path_length, blocked_r):
                 if path.edges[-1] is edge and len(path.edges) == 1:
                     continue
@@ -250,9 +262,10 @@ class Engine:
         # When the resistance acts on the antibody itself, only what acts upstream of it counts.
         neutralised_at = item.depth.get(antibody)
         antibody_blocks = self.blocked_by(antibody)
-        factor_of = {RESTORES: weights.restores, COMPENSATES: weights.compensates, INSUFFICIENT: 0.0,
+        factor_of = {RESTORES: weights.restores, ESCAPES: weights.escapes, COMPENSATES: weights.compensates,
+                     PARALLEL: weights.parallel, INSUFFICIENT: 0.0,
                      CONTESTED: weights.contested_restoration, AGGRAVATES: weights.aggravates,
-                     OPPOSES: weights.compensates}
+                     OPPOSES: weights.aggravates}
         for partner in partners:
             blocked = (self.agents - {partner, antibody}) | self.resistances | self.patient_factors
             for path in simple_paths(self.graph, partner, item.mechanism, weights.max_path_length, blocked):
@@ -260,7 +273,7 @@ class Engine:
                     continue  # an antibody examined for its own counter-routes: not its mechanisms
                 if path.sign < 0 and partner != antibody and antibody_blocks & set(path.nodes[1:-1]):
                     continue  # harm through a node the antibody itself blocks
-                kind, node = self._classify(path, item.lesion, depleted)
+                kind, node = self._classify(path, item, depleted)
                 if neutralised_at is not None and not (node and item.depth[node] < neutralised_at):
                     if path.sign < 0:
                         continue  # the antibody is already lost: nothing downstream of it can hurt it
@@ -275,11 +288,15 @@ class Engine:
                 factors["kind_factor"] = factor_of[kind]
                 item.partner_paths.append(ScoredPath(path, value * factor_of[kind], kind, factors, node, disputed))
         best_support, best_harm = item.best_support, item.best_harm
-        item.support = best_support.strength if best_support else 0.0
-        item.harm = best_harm.strength if best_harm else 0.0
+        # A mechanism the antibody is known to use only through its class counts for less.
+        presumed = weights.extrapolated if item.reliance_edge is not None and item.reliance_edge.extrapolated else 1.0
+        item.support = presumed * best_support.strength if best_support else 0.0
+        item.harm = presumed * best_harm.strength if best_harm else 0.0
         kinds = {p.kind for p in item.partner_paths if p.strength > 0 or p.kind == INSUFFICIENT}
         if RESTORES in kinds:
             item.status = "restored"
+        elif ESCAPES in kinds:
+            item.status = "escaped"
         elif CONTESTED in kinds:
             item.status = "contested"
         elif item.support > 0:
@@ -291,15 +308,67 @@ class Engine:
         else:
             item.status = "untouched"
 
+    def _ancestry(self, population: str) -> list[str]:
+        """A population and every population it is part of."""
+        out, todo = [], [population]
+        while todo:
+            node = todo.pop()
+            if node not in out:
+                out.append(node)
+                todo.extend(sorted(self._parents.get(node, ())))
+        return out
+
+    def _spared(self, path: Path, molecules: set[str]) -> bool:
+        """Does the partner add cells that lack a molecule the resistance acts through? For a
+        molecule m on cells C, true when the first population P the partner adds to shares a
+        lineage with C and m is recorded low or absent on P or a population P belongs to that
+        C does not (KIR-low KHYG1 cells, NKG2A-low g-NK cells, CD38-low NK cells)."""
+        added = [e.target for e in path.edges if e.aspect == "number" and e.sign > 0]
+        if not added:
+            return False
+        ancestry = self._ancestry(added[0])
+        for node in molecules:
+            molecule, cell = self.facts.context_of.get(node, ("", ""))
+            if not molecule or not cell:
+                continue
+            theirs = set(self._ancestry(cell))
+            if not theirs & set(ancestry):
+                continue
+            own = set(ancestry) - theirs
+            if any(self.facts.context_of[other][1] in own for other in self.facts.contexts.get(molecule, ())
+                   if other in self._scarce):
+                return True
+        return False
+
+    def _spared_from_depletion(self, path: Path, item: MechanismAssessment, depleted: set[str]) -> bool:
+        """Are the cells the partner adds out of the resistance's reach? Not when they belong to
+        a depleted population; yes when they lack a molecule the depletion needs: one its
+        depleting process requires (NK fratricide requires CD38 on NK cells) or one on the
+        depleted cells' populations (CD38 on NK cells, where CD38-high NK cells are killed)."""
+        added = [e.target for e in path.edges if e.aspect == "number" and e.sign > 0]
+        if not added or depleted & set(self._ancestry(added[0])):
+            return False
+        sources = {e.source for scored in item.resistance_paths if scored.path.sign < 0
+                   for e in scored.path.edges if e.relation.iri == CD38.depletes}
+        required = {data["edge"].source for node in sources for _, _, data in self.graph.in_edges(node, data=True)
+                    if data["edge"].relation.reverse}
+        populations = {cell for node in depleted for cell in self._ancestry(node)}
+        carried = {node for node, (_, cell) in self.facts.context_of.items() if cell in populations}
+        return self._spared(path, required | carried)
+
     def idea_path(self, item: MechanismAssessment) -> ScoredPath | None:
         """The route that best expresses how the partner helps: its best restoring path if
         it undoes the resistance's change at all, else its best positive path."""
         return item.best_restoring or item.best_support
 
-    @staticmethod
-    def _classify(path: Path, lesion: dict[str, set[tuple[int, str, bool]]], depleted: set[str]) -> tuple[str, str]:
+    def _classify(self, path: Path, item: MechanismAssessment, depleted: set[str]) -> tuple[str, str]:
         """Does a partner path undo the resistance's own change, compensate for it, deepen it,
-        or act elsewhere? Returns the kind and the lesion node it acts on ("" if none)."""
+        or act elsewhere? Returns the kind and the lesion node it acts on ("" if none).
+
+        Refilling a population the resistance depletes is a *contested* restoration unless the
+        added cells lack what the depletion requires; adding cells that lack the molecule the
+        resistance acts through *escapes* it (the patient's own cells stay affected)."""
+        lesion = item.lesion
         compensating = ""
         for node in path.nodes[1:-1]:
             if node not in lesion:
@@ -308,26 +377,19 @@ class Engine:
             if path.sign > 0:
                 reversed_here = [(aspect, own) for sign, aspect, own in lesion[node] if sign == -partner_sign]
                 if any(own and same_aspect(partner_aspect, aspect) for aspect, own in reversed_here):
-                    return (CONTESTED if _refills_depleted(path, node, lesion, depleted) else RESTORES), node
+                    refill = partner_aspect == "number" and bool(depleted)
+                    if refill and not self._spared_from_depletion(path, item, depleted):
+                        return CONTESTED, node
+                    return RESTORES, node
                 if reversed_here and not compensating:
                     compensating = node
             elif any(sign == partner_sign and same_aspect(partner_aspect, aspect) for sign, aspect, _ in lesion[node]):
                 return AGGRAVATES, node
-        if path.sign > 0:
-            return COMPENSATES, compensating
-        return OPPOSES, ""
-
-
-def _refills_depleted(path: Path, node: str, lesion: dict[str, Any], depleted: set[str]) -> bool:
-    """Does the partner add cells the resistance keeps depleting? True when the population it
-    adds to is itself depleted on the way to ``node``, or is a population that holds the
-    depleted cells (expanding all NK cells when CD38-high NK cells are killed)."""
-    added = [e.target for e in path.prefix_to(node) if e.aspect == "number" and e.sign > 0]
-    if not added:
-        return False
-    start = path.nodes.index(added[0])
-    segment = path.nodes[start:path.nodes.index(node) + 1]
-    return bool(depleted & set(segment)) or (added[0] in lesion and added[0] not in depleted)
+        if path.sign < 0:
+            return OPPOSES, ""
+        if self._spared(path, set(lesion)):
+            return ESCAPES, compensating
+        return (COMPENSATES, compensating) if compensating else (PARALLEL, "")
 
 
 @dataclass(frozen=True)
@@ -461,9 +523,14 @@ class Explainer:
         done = scored.path.aspect_at(scored.lesion_node) if scored.lesion_node else ""
         if scored.kind == RESTORES:
             return f"restores: reverses the change {resistance.label} makes to the {lost} of {node}"
+        if scored.kind == ESCAPES:
+            return (f"escapes: adds effector cells that lack what {resistance.label} acts through; the patient's "
+                    f"own cells stay affected")
+        if scored.kind == CONTESTED and scored.disputed_by:
+            return (f"contested restoration: reverses the change to the {lost} of {node}, but a finding reports "
+                    f"no such effect on {mechanism}")
         if scored.kind == CONTESTED:
-            return (f"contested restoration: refills {node}, which {resistance.label} keeps depleting"
-                    if scored.lesion_node else f"contested restoration of {mechanism}")
+            return f"contested restoration: refills {node}, which {resistance.label} keeps depleting"
         if scored.lesion_node:
             return (f"compensates: acts on the {done} of {node}, whereas {resistance.label} changed its {lost}; "
                     f"the change itself is not undone")
@@ -474,7 +541,8 @@ class Explainer:
         out, seen = [], set()
         for item in ordered:
             scored = self.engine.idea_path(item)
-            for edge in scored.path.edges if scored else ():
+            edges = [item.reliance_edge] if item.reliance_edge is not None and scored else []
+            for edge in [*edges, *(scored.path.edges if scored else ())]:
                 if edge.extrapolated and edge.key not in seen:
                     seen.add(edge.key)
                     classes = sorted({s.inherited_from for s in edge.supports})
@@ -567,8 +635,8 @@ RULE = ("score = (band + s) / 3 with band 2 overcomes, 1 partial, 0 mixed (does-
         "s = sum over impaired mechanisms M of omega_M * (support_M - harm_M), clipped to [0, 1]; omega_M = "
         "reliance(M) * impairment(M) / sum of the same over impaired mechanisms; a path is as strong as its weakest "
         "edge; an edge weighs evidence x magnitude (x extrapolated if known only through a class, x contested if "
-        "disputed); support/harm = the best path x its kind factor (restores 1, compensates 0.5, contested "
-        "restoration 0.5, aggravates 1)")
+        "disputed); support/harm = the best path x its kind factor (restores 1, escapes 0.8, compensates 0.5, "
+        "parallel 0.3, contested restoration 0.5, aggravates 1)")
 
 
 def doi_of(source: str) -> str:

@@ -46,7 +46,8 @@ Q_CONFLICTS = """SELECT ?a ?b ?note WHERE {
 }"""
 Q_EVIDENCE = """SELECT ?lvl ?label ?rank WHERE { ?lvl rdf:type cd38:EvidenceLevel ; rdfs:label ?label ; cd38:evidenceRank ?rank }"""
 Q_TRIPLES = """SELECT ?s ?p ?o WHERE { ?s ?p ?o . ?p cd38:causalAspect ?aspect . FILTER(isIRI(?o)) }"""
-Q_CONTEXTS = """SELECT ?x ?m WHERE { ?x cd38:ofMolecule ?m . FILTER(isIRI(?x) && isIRI(?m)) }"""
+Q_CONTEXTS = """SELECT ?x ?m ?cell WHERE {
+  ?x cd38:ofMolecule ?m . OPTIONAL { ?x cd38:inCell ?cell } FILTER(isIRI(?x) && isIRI(?m)) }"""
 Q_THERAPEUTIC = """SELECT ?c WHERE { ?c cd38:therapeuticClass true }"""
 Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHERE {
   ?c rdf:type cd38:LiteratureClaim ; cd38:claimAgainst ?against ; cd38:claimStrategy ?strategy ; cd38:claimKind ?kind .
@@ -102,6 +103,8 @@ class Facts:
     members: dict[str, set[str]] = field(default_factory=dict)
     #: molecule -> the molecule-in-cell nodes the knowledge base has for it ("CD59" -> "CD59 on myeloma cells", ...)
     contexts: dict[str, list[str]] = field(default_factory=dict)
+    #: molecule-in-cell node -> (molecule, cell population)
+    context_of: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: classes declared therapeutic (drugs of one class share a mode of action: IMiDs, retinoids, ...)
     therapeutic_classes: set[str] = field(default_factory=set)
 
@@ -166,12 +169,15 @@ def select_facts(graph: Dataset | Graph) -> Facts:
         for cls in entity.types:
             members[cls].add(iri)
     contexts: dict[str, list[str]] = defaultdict(list)
-    for node, molecule in sorted(set(select(graph, Q_CONTEXTS))):
+    context_of: dict[str, tuple[str, str]] = {}
+    for node, molecule, cell in sorted(set(select(graph, Q_CONTEXTS))):
         contexts[molecule].append(node)
+        context_of[node] = (molecule, cell)
     therapeutic = {c for (c,) in select(graph, Q_THERAPEUTIC)}
     return Facts(entities=entities, classes=classes, superclasses=dict(superclasses), findings=findings,
                  relations=relations, conflicts=dict(conflicts), evidence_rank=rank,
                  evidence_label=level_label, triples=triples, members=dict(members), contexts=dict(contexts),
+                 context_of=context_of,
                  therapeutic_classes=therapeutic)
 
 

@@ -14,9 +14,10 @@ go to the better-evidenced route, then to the name.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .expert import ExpertAnswer, ask_all
 from .explain import Engine, Explainer, MechanismAssessment, score_of
 from .model import Entity, ExplainResult, Hypothesis, Outcome, Verdict
 from .names import curie
@@ -228,9 +229,18 @@ class Evaluation:
     recall_at_5: float
     wrong_verdicts: list[dict[str, Any]]
     counter_examples_checked: int
+    expert: list[ExpertAnswer] = field(default_factory=list)
+
+    @property
+    def expert_agreement(self) -> float:
+        """Share of the expert questions answered as a specialist would."""
+        return sum(a.passed for a in self.expert) / len(self.expert) if self.expert else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {"recall@3": round(self.recall_at_3, 4), "recall@5": round(self.recall_at_5, 4),
+                "expert_agreement": round(self.expert_agreement, 4),
+                "expert_questions": len(self.expert),
+                "expert_disagreements": [a.to_json() for a in self.expert if not a.passed],
                 "per_resistance": self.per_resistance, "wrong_verdicts": self.wrong_verdicts,
                 "counter_examples_checked": self.counter_examples_checked}
 
@@ -260,7 +270,8 @@ def evaluate(kb: KnowledgeBase) -> Evaluation:
             "top5": [h.partner.label for h in ranked],
         })
     wrong, checked = _wrong_verdicts(kb, engine)
-    return Evaluation(rows, hits3 / total if total else 0.0, hits5 / total if total else 0.0, wrong, checked)
+    return Evaluation(rows, hits3 / total if total else 0.0, hits5 / total if total else 0.0, wrong, checked,
+                      ask_all(kb))
 
 
 def _hit(kb: KnowledgeBase, strategy: str, ranked: list[Hypothesis]) -> bool:

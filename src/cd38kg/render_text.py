@@ -117,7 +117,8 @@ def print_hypotheses(resistance: Any, hypotheses: list[Any], note: str = "") -> 
 def print_evaluation(result: Any) -> None:
     """Recall per resistance mechanism and overall, and any wrong verdicts."""
     out = console()
-    out.print(f"[bold]Overall[/bold]: recall@3 {result.recall_at_3:.3f}, recall@5 {result.recall_at_5:.3f}; "
+    out.print(f"[bold]Overall[/bold]: expert agreement {result.expert_agreement:.3f}, "
+              f"recall@3 {result.recall_at_3:.3f}, recall@5 {result.recall_at_5:.3f}; "
               f"wrong 'overcomes' verdicts on {result.counter_examples_checked} counter-example checks: "
               f"{len(result.wrong_verdicts)}")
     table = _table("Per resistance mechanism", "resistance", "claimed strategies", "recall@3", "recall@5", "missed@5")
@@ -127,6 +128,12 @@ def print_evaluation(result: Any) -> None:
     out.print(table)
     for wrong in result.wrong_verdicts:
         out.print(f"[red]wrong verdict[/red]: {wrong}")
+    passed = sum(a.passed for a in result.expert)
+    out.print(f"[bold]Expert agreement[/bold]: {passed} of {len(result.expert)} questions "
+              f"({result.expert_agreement:.3f})")
+    for answer in result.expert:
+        if not answer.passed:
+            out.print(f"  [red]disagrees[/red] {_escape(answer.id)}: {_escape('; '.join(answer.problems))}")
 
 
 def as_written(value: Any) -> str:

@@ -56,6 +56,14 @@ def bundled_inferences_file() -> Path:
     return ontology_dir() / "inferred" / "hermit.nt"
 
 
+def expert_questions_file() -> Path:
+    """The expert question set (``tests/expert`` in a checkout, ``cd38kg/expert`` in a wheel)."""
+    packaged = Path(str(resources.files("cd38kg"))) / "expert" / "questions.yaml"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "tests" / "expert" / "questions.yaml"
+
+
 def examples() -> dict[str, Path]:
     """The shipped example inputs (extension files and patient profiles) by file name."""
     folder = _bundled_dir("examples")

@@ -11,10 +11,13 @@ hand from the breakdown and so that facts leading nowhere never move it:
   chain of experimentally shown steps;
 * a partner's **support** for a mechanism is its best positive path × its kind factor
   (``restores`` when it undoes the resistance's own change in the same aspect and cell
-  context, ``compensates`` otherwise, ``contested_restoration`` when it refills a
-  population the resistance keeps depleting); its **harm** is its best negative path
-  (× ``aggravates`` when it deepens the resistance's own change, × ``compensates`` for
-  harm by another route);
+  context, ``escapes`` when it adds effector cells lacking the molecule the resistance
+  acts through, ``compensates`` when it acts on a node the resistance changes but in
+  another aspect or downstream of the resistance's own change, ``parallel`` when it reaches
+  the mechanism by a route that avoids the resistance's changes altogether,
+  ``contested_restoration`` when it refills a population the resistance keeps depleting);
+  its **harm** is its best negative path (× ``aggravates`` when it deepens a change the
+  resistance makes, × ``parallel`` for harm by another route);
 * ``ω_M`` is mechanism M's share of what the resistance takes from the antibody:
   reliance(M) × impairment(M), over the sum of the same for every impaired mechanism;
 * the **net benefit** ``s = Σ_M ω_M (support_M − harm_M)`` lies in [0, 1]; the
@@ -50,7 +53,9 @@ class ScoringWeights:
     contested: float = 0.7
     extrapolated: float = 0.8
     restores: float = 1.0
+    escapes: float = 0.8
     compensates: float = 0.5
+    parallel: float = 0.3
     contested_restoration: float = 0.5
     aggravates: float = 1.0
     material_harm: float = 0.25
