@@ -107,7 +107,8 @@ needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"the source reviews
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens with Greek letters spelled out and a plural -s dropped."""
     text = unicodedata.normalize("NFKC", text).translate(GREEK).lower()
-    words = [t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t
+    words = [t[:-3] + "y" if len(t) > 4 and t.endswith("ies") else
+             t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t
              for t in re.findall(r"[a-z0-9]+", text)]
     return ["mm" if w == "myeloma" else w for w in words]
 
@@ -223,7 +224,15 @@ def name_sets(graph: Graph, node) -> list:
         options += [("and", *({w} for w in tokens(label) if w not in QUALIFIERS)) for label in labels(graph, node)]
     molecule, cell = graph.value(node, CD38.ofMolecule), graph.value(node, CD38.inCell)
     if molecule is not None and cell is not None:
-        options.append(("and", names(graph, molecule), names(graph, cell)))
+        cells = names(graph, cell)
+        if any(set(tokens(m)) <= set(tokens(c)) for m in labels(graph, molecule) for c in labels(graph, cell)):
+            # "CD38 on CD38+ Tregs" is CD38 on the Tregs: a subset defined by the molecule is also
+            # named by the population it is a subset of.
+            for kind in graph.objects(cell, RDF.type):
+                for parent in graph.objects(kind, RDFS.subClassOf):
+                    for member in graph.subjects(RDF.type, parent):
+                        cells |= names(graph, member)
+        options.append(("and", names(graph, molecule), cells))
     if (node, RDF.type, OWL.Class) in graph:
         members = set()
         for sub in graph.transitive_subjects(RDFS.subClassOf, node):
