@@ -67,22 +67,26 @@ DISPLACED = {
     (FIMMU, "CD38 and Acquired Resistance"): [("(70). Moreover, daratumumab-mediated", "immune response (72")],
     (FIMMU, "CD38 and Primary Resistance"): [("(55). ATRA-induced CD38", "improved daratumumab-mediated ADCC (67)")],
     (FIMMU, "Effect of Prior Treatment"): [("patients with lenalidomide- and bortezomib-", "potentially overcome refractoriness")],
-    (FIMMU, "MECHANISMS OF RESISTANCE"): [("In a pooled analysis of 148", "at least very good partial response")],
-    (FIMMU, "Immunomodulatory Effects"): [("daratumumab to kill MM cells via ADCC", "requires further investigations")],
+    (FIMMU, "MECHANISMS OF RESISTANCE"): [("In a pooled analysis of 148", "at least very good partial response"),
+                                          ("in 13.5% and complete response (CR) in 4.7%", "which evaluated daratumumab.")],
+    (FIMMU, "ADCC"): [("daratumumab to kill MM cells via ADCC", "requires further investigations")],
     (FIMMU, "CONCLUSIONS AND FUTURE PROSPECTS"): [
         ("CD38-targeting antibodies utilize multiple effector mechanisms", "the glycoengineered Fc portion"),
-        ("CD38 antibodies, may lead to further optimization", "a better outcome for MM patients")],
+        ("CD38 antibodies, may lead to further optimization", "a better outcome for MM patients"),
+        ("of obinutuzumab enhances the binding affinity to FcγRIIIA", "contribute to resistance toward")],
     (FIMMU, "Resistance to Immunomodulatory Activity"): [
         ("In patients treated with daratumumab as single agent, the frequency", "isatuximab-induced inhibition of Tregs"),
         ("of IMiDs (38). This indicates that IMiDS also enhance", "immunomodulatory activity of CD38 antibodies.")],
 }
-# Sections whose content is what a review proposes (strategy columns, closing outlooks): an agent
-# statement citing them is a literature claim, not a Finding.
+# Sections whose content is what a review proposes: an agent statement citing them is a literature
+# claim, not a Finding. The strategy column of the 2020 Table 2 and the 2020 outlook hold nothing
+# else; the 2018 outlook and the 2022 discussion also report data, so there only an agent statement
+# the review puts forward without data (evidence level hypothesis) counts as a proposal.
 PROPOSAL_SECTIONS = {
-    (JCM, "Table 2"),
-    (JCM, "7. Conclusions and Future Directions"),
-    (FIMMU, "CONCLUSIONS AND FUTURE PROSPECTS"),
-    (IJBS, "Discussion"),
+    (JCM, "Table 2"): "any",
+    (JCM, "7. Conclusions and Future Directions"): "any",
+    (FIMMU, "CONCLUSIONS AND FUTURE PROSPECTS"): "hypothesis",
+    (IJBS, "Discussion"): "hypothesis",
 }
 CLAIM_VOCABULARY = (CD38.claimAgainst, CD38.claimStrategy, CD38.claimKind, CD38.claimMechanism)
 VERDICTS = {"correct", "fixed", "removed", "moved-to-claims", "added"}
@@ -91,6 +95,8 @@ VERDICTS = {"correct", "fixed", "removed", "moved-to-claims", "added"}
 QUALIFIERS = {"high", "low", "detected", "few", "no", "on", "of", "the", "a", "an", "to", "in", "before",
               "treatment", "under", "ago", "upregulated", "refractory", "last", "dose", "month", "ratio", "cell",
               "signature", "absolute", "number"}
+# The common endpoint of the mechanisms (myeloma cell killing) is named by any mention of killing.
+ENDPOINT_WORDS = {"kill", "killing", "killed", "lysis", "cell death", "apoptosis", "elimination", "eliminating"}
 # Expression levels are words the reviews use for them, not only our level labels.
 LEVEL_WORDS = {
     "VeryHighExpression": ["highest", "very high"],
@@ -110,6 +116,8 @@ def tokens(text: str) -> list[str]:
     words = [t[:-3] + "y" if len(t) > 4 and t.endswith("ies") else
              t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t
              for t in re.findall(r"[a-z0-9]+", text)]
+    # British and American spellings ("tumour", "neighbouring") are the same word
+    words = [re.sub(r"our(ing|ed)?$", r"or\1", w) if len(w) > 5 else w for w in words]
     return ["mm" if w == "myeloma" else w for w in words]
 
 
@@ -220,6 +228,8 @@ def name_sets(graph: Graph, node) -> list:
     local = str(node).rsplit("#", 1)[-1]
     if str(node).startswith(str(CD38)) and local in LEVEL_WORDS:
         options.append(set(LEVEL_WORDS[local]))
+    if is_a(graph, node, CD38.CellDeathOutcome):
+        options.append(ENDPOINT_WORDS)
     if is_a(graph, node, CD38.PatientFactor):
         options += [("and", *({w} for w in tokens(label) if w not in QUALIFIERS)) for label in labels(graph, node)]
     molecule, cell = graph.value(node, CD38.ofMolecule), graph.value(node, CD38.inCell)
@@ -371,8 +381,11 @@ def proposals(graph: Graph) -> list[str]:
             found.append(f"{curie(finding)}: an agent acting on a resistance mechanism is a 'counters' claim")
         if any((finding, p, None) in graph for p in CLAIM_VOCABULARY):
             found.append(f"{curie(finding)}: carries the claims vocabulary")
-        if agent_like(graph, subject) and sections & PROPOSAL_SECTIONS:
-            found.append(f"{curie(finding)}: an agent statement taken from a proposal section {sorted(sections)}")
+        hypothesis = graph.value(finding, CD38.evidenceLevel) == CD38.Hypothesis
+        proposing = [s for s in sections if PROPOSAL_SECTIONS.get(s) == "any"
+                     or (PROPOSAL_SECTIONS.get(s) == "hypothesis" and hypothesis)]
+        if agent_like(graph, subject) and proposing:
+            found.append(f"{curie(finding)}: an agent statement the review only proposes ({sorted(proposing)})")
     return found
 
 
