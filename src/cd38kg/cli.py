@@ -39,7 +39,8 @@ def user_files(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 def extra_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--extra FILE`` (repeatable): user Turtle or TSV files added to the knowledge base."""
     return click.option("--extra", "extras", multiple=True, type=click.Path(dir_okay=False), callback=user_files,
-                        help="Extra Turtle (.ttl) or TSV (.tsv) file, or a shipped example's name; repeatable.")(func)
+                        help="Extra Turtle (.ttl), TSV findings or KGX (.tsv/.jsonl), INDRA statements (.json) file, "
+                        "or a shipped example's name; repeatable.")(func)
 
 
 class FormatChoice(click.Choice):
@@ -78,7 +79,10 @@ def load_kb(extras: tuple[str, ...], reason: str = "cache") -> KnowledgeBase:
     from .kb import KnowledgeBase
 
     with step("Loading the knowledge base"):
-        return KnowledgeBase.load(extras=extras, reason=reason)  # type: ignore[arg-type]
+        kb = KnowledgeBase.load(extras=extras, reason=reason)  # type: ignore[arg-type]
+    for message in kb.import_notes:
+        note(message)
+    return kb
 
 
 def emit_json(data: Any) -> None:
@@ -334,6 +338,17 @@ def export_html(out: str, focus: str | None, depth: int, extras: tuple[str, ...]
     with step("Drawing the graph"):
         write_html(graph_html(kb, focus=focus, depth=depth), out)
     note(f"wrote {out}")
+
+
+@export.command("kgx")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="The folder to write into.")
+@extra_option
+def export_kgx(out_dir: str, extras: tuple[str, ...]) -> None:
+    """Biolink KGX: nodes and edges as TSV and JSON Lines (nodes.tsv, edges.tsv, nodes.jsonl, edges.jsonl)."""
+    from .io.kgx import to_kgx
+
+    summary = to_kgx(load_kb(extras), out_dir)
+    note(f"wrote {summary['nodes']} nodes and {summary['edges']} edges to {out_dir}")
 
 
 @cli.command()

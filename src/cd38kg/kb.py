@@ -45,13 +45,15 @@ class KnowledgeBase:
         self._engine: Engine | None = None
 
     @classmethod
-    def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache") -> KnowledgeBase:
-        """Load the bundled knowledge base plus user extension files (Turtle or TSV).
+    def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache",
+             bundled_data: bool = True) -> KnowledgeBase:
+        """Load the bundled knowledge base plus user extension files (Turtle, TSV, KGX, INDRA JSON).
 
         ``reason="cache"`` uses cached reasoner inferences when the inputs are unchanged
         and runs HermiT otherwise; ``"always"`` forces a fresh run (as ``validate`` does).
+        ``bundled_data=False`` loads only the bundled ontology, not its entities and findings.
         """
-        return cls(load([Path(p) for p in extras], reason=reason))
+        return cls(load([Path(p) for p in extras], reason=reason, bundled_data=bundled_data))
 
     @property
     def dataset(self) -> Dataset:
@@ -112,6 +114,11 @@ class KnowledgeBase:
         """IRIs of entities that user extension files introduced."""
         return list(self._loaded.new_entities)
 
+    @property
+    def import_notes(self) -> list[str]:
+        """What extension files stated that could not be taken in, each with its file and line."""
+        return list(self._loaded.notes)
+
     @cached_property
     def claims(self) -> list[Claim]:
         """What the reviews propose against each resistance mechanism (never used to derive)."""
@@ -161,6 +168,9 @@ class KnowledgeBase:
             if needle and not any(needle in normalize(n) for n in (entity.label, entity.curie, *entity.synonyms, *entity.xrefs)):
                 continue
             out.append(entity)
+        if search and not out:  # a CURIE in another spelling (NCT:NCT02751255, UniProtKB:P28907)
+            out = [self.facts.entities[i] for i in self.names.candidates(search)
+                   if not cls or cls in self.facts.entities[i].types]
         # Best matches first: label starts with the search text, then label contains it.
         return sorted(out, key=lambda e: (not normalize(e.label).startswith(needle), needle not in normalize(e.label),
                                           normalize(e.label), e.iri))

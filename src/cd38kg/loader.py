@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .errors import Cd38kgError
-from .extend import check_extension_path, read_tsv_extension
 from .facts import Facts, select_facts
-from .names import NameIndex
+from .io import check_extension_path, read_extension
 from .progress import say, step
 from .reasoning import (
     cached_inferences,
@@ -51,40 +50,45 @@ class Loaded:
     new_entities: list[str] = field(default_factory=list)
     inference_key: str = ""
     reasoned_now: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
-def load(extras: list[Path] | None = None, reason: ReasonMode = "cache") -> Loaded:
-    """Load the bundled knowledge base plus ``extras`` and attach the reasoner's inferences."""
+def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled_data: bool = True) -> Loaded:
+    """Load the bundled knowledge base plus ``extras`` and attach the reasoner's inferences.
+
+    ``bundled_data=False`` keeps only the ontology (classes, relations, evidence levels)
+    of the bundled files, so the extras alone supply the entities and findings (a KGX
+    export read back, for instance).
+    """
     extras = [Path(p) for p in extras or []]
     for path in extras:
         check_extension_path(path)
     dataset = new_dataset()
     curated = dataset.graph(_uri(CURATED_GRAPH))
     files = ontology_files()
-    inputs = []
+    inputs = [] if bundled_data else [("bundled:schema-only", b"")]
+    bundled = curated if bundled_data else new_graph()
     for path in files:
         text = read_text(path)
-        parse_into(curated, path, text)
+        parse_into(bundled, path, text)
         inputs.append((path.name, text.encode()))
+    if not bundled_data:
+        for triple in schema_triples(bundled):
+            curated.add(triple)
     bundled_inputs, bundled_size = list(inputs), len(curated)
     claims = new_graph()
     parse_into(claims, claims_file())
 
     new_entities: list[str] = []
+    notes: list[str] = []
     for path in extras:
         text = read_text(path)
         inputs.append((f"extra:{path.name}", text.encode()))
-        if path.suffix.lower() == ".tsv":
-            base = select_facts(curated)
-            extension = read_tsv_extension(path, NameIndex(base.entities.values()), base.relations, base.classes)
-            for triple in extension.triples:
-                curated.add(triple)
-            new_entities.extend(extension.new_entities)
-        else:
-            staging = new_graph()
-            parse_into(staging, path, text)
-            for triple in staging:
-                curated.add(triple)
+        extension = read_extension(path, text, curated)
+        for triple in extension.triples:
+            curated.add(triple)
+        new_entities.extend(extension.new_entities)
+        notes.extend(extension.notes)
 
     asserted = dataset.graph(_uri(ASSERTED_GRAPH))
     for triple in project_findings(curated):
@@ -116,7 +120,32 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache") -> Load
         inferred_graph.add((URIRef(s), URIRef(p), URIRef(o)))
     facts = select_facts(dataset)
     return Loaded(dataset=dataset, claims=claims, facts=facts, files=files, extras=extras, new_entities=new_entities,
-                  inference_key=key, reasoned_now=reasoned_now)
+                  inference_key=key, reasoned_now=reasoned_now, notes=notes)
+
+
+#: What the ontology is made of, as opposed to the data it describes.
+SCHEMA_KINDS = (OWL.Ontology, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty,
+                OWL.AllDisjointClasses, CD38.EvidenceLevel, CD38.ExpressionLevel)
+
+
+def schema_triples(graph: Graph) -> list[tuple[object, object, object]]:
+    """The ontology in ``graph`` without its data: classes, relations, evidence and expression
+    levels, and the blank nodes (restrictions, lists) they are written with."""
+    from rdflib import BNode
+
+    pending = [s for kind in SCHEMA_KINDS for s in graph.subjects(_uri(RDF.type), _uri(kind))]
+    seen: set[object] = set()
+    out: list[tuple[object, object, object]] = []
+    while pending:
+        subject = pending.pop()
+        if subject in seen:
+            continue
+        seen.add(subject)
+        for triple in graph.triples((subject, None, None)):
+            out.append(triple)
+            if isinstance(triple[2], BNode):
+                pending.append(triple[2])
+    return out
 
 
 def project_findings(curated: Graph) -> list[tuple[object, object, object]]:

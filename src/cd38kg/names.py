@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from .errors import AmbiguousEntityError, NameTooLongError, UnknownEntityError, WrongKindError
+from .identifiers import looks_like_identifier, standard_curie
 from .model import Entity
 from .vocab import PREFIXES
 
@@ -103,6 +104,10 @@ class NameIndex:
             return {iri}
         key = normalize(name)
         found = self._keys.get(key) or self._keys.get(singular(key)) or set()
+        if not found and looks_like_identifier(name):
+            # Another spelling of a standard identifier (NCT:NCT…, UniProtKB:…, CVCL_…).
+            standard = standard_curie(name)
+            found = self._keys.get(normalize(standard)) or set() if standard else set()
         return set(found)
 
     def resolve(self, name: str, role: str = "entity",
