@@ -218,9 +218,10 @@ class Engine:
         if not assessments:
             return [], (f"{self.facts.label(resistance)} has no causal path to a mechanism "
                         f"{self.facts.label(antibody)} relies on")
-        total = sum(a.reliance * a.impairment for a in assessments) or 1.0
+        total_reliance = sum(self.reliance_strength(e) for e in relied.values()) or 1.0
+        worst = max(a.impairment for a in assessments)
         for item in assessments:
-            item.omega = item.reliance * item.impairment / total
+            item.omega = (item.reliance / total_reliance) * (item.impairment / worst)
         return assessments, ""
 
     def _mark_lesion(self, item: MechanismAssessment, negative: list[ScoredPath]) -> None:
@@ -633,7 +634,8 @@ class Explainer:
 
 RULE = ("score = (band + s) / 3 with band 2 overcomes, 1 partial, 0 mixed (does-not and unknown score 0); "
         "s = sum over impaired mechanisms M of omega_M * (support_M - harm_M), clipped to [0, 1]; omega_M = "
-        "reliance(M) * impairment(M) / sum of the same over impaired mechanisms; a path is as strong as its weakest "
+        "the antibody's reliance on M / its total reliance on all its mechanisms * impairment(M) / the worst "
+        "impairment; a path is as strong as its weakest "
         "edge; an edge weighs evidence x magnitude (x extrapolated if known only through a class, x contested if "
         "disputed); support/harm = the best path x its kind factor (restores 1, escapes 0.8, compensates 0.5, "
         "parallel 0.3, contested restoration 0.5, aggravates 1)")

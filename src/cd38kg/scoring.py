@@ -18,8 +18,11 @@ hand from the breakdown and so that facts leading nowhere never move it:
   ``contested_restoration`` when it refills a population the resistance keeps depleting);
   its **harm** is its best negative path (× ``aggravates`` when it deepens a change the
   resistance makes, × ``parallel`` for harm by another route);
-* ``ω_M`` is mechanism M's share of what the resistance takes from the antibody:
-  reliance(M) × impairment(M), over the sum of the same for every impaired mechanism;
+* ``ω_M`` is the share of the antibody's activity that runs through M (its reliance on M
+  over its reliance on all its mechanisms) × M's impairment relative to the most impaired
+  mechanism, so a partner scores higher when it rescues more of what the antibody depends
+  on (ATRA against complement inhibitors matters more for CDC-reliant daratumumab than for
+  isatuximab);
 * the **net benefit** ``s = Σ_M ω_M (support_M − harm_M)`` lies in [0, 1]; the
   **score** places it in the verdict's third of the scale, ``(band + s) / 3`` with band
   2 for overcomes, 1 for partial, 0 for mixed (0 for does-not and unknown), so ranks by
