@@ -34,7 +34,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
@@ -592,8 +592,9 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
                   list_only: bool = False, timeout: float = DEFAULT_TIMEOUT) -> str:
     """What ``cd38kg query`` prints: the query list, or one query's results in ``fmt``.
 
-    The query is checked, run and written in a worker process killed after ``timeout``
-    seconds, so neither a slow parse nor a runaway evaluation can hang the command.
+    The query is checked, then run and written, in worker processes killed after
+    ``timeout`` seconds, so neither a slow parse nor a runaway evaluation can hang the
+    command. The check comes before the knowledge base loads, so mistakes are reported at once.
     """
     if list_only:
         return _listing(fmt)
@@ -603,16 +604,22 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
         raise QueryError(f"--timeout must be a positive number of seconds, not {timeout:g}")
     query = load_query(name)
     values = parse_assignments(params)
-    # Mistakes in the query's length or parameters are reported before the knowledge base loads.
     check_params(query, values)
     check_length(query.text)
+    form = _bounded(inspect_query, query.text, timeout)
     from .kb import KnowledgeBase
-    from .workers import JobTimeout, WorkerPool
 
     kb = KnowledgeBase.load(extras=extras)
-    text = bind(query, kb, values)
+    text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
     dataset = kb.sparql_dataset()
-    with WorkerPool(lambda query_text: render(execute(dataset, query_text), fmt)) as pool:
+    return _bounded(lambda bound: render(execute(dataset, bound, form=form), fmt), text, timeout)
+
+
+def _bounded(job: Callable[[str], str], text: str, timeout: float) -> str:
+    """``job(text)`` in a worker process stopped after ``timeout`` seconds."""
+    from .workers import JobTimeout, WorkerPool
+
+    with WorkerPool(job) as pool:
         try:
             return pool.run(text, timeout)
         except JobTimeout as err:

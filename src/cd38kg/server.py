@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .errors import Cd38kgError
@@ -125,7 +125,7 @@ class Settings:
     max_concurrent: int = 4
     quiet: bool = False
     request_timeout: float = 10.0
-    max_connections: int = 256
+    max_connections: int = 512
     handler_threads: int = 16
 
 
@@ -247,7 +247,7 @@ class SparqlServer(HTTPServer):
     request_queue_size = 128  # the listen backlog: bursts of clients wait instead of being reset
 
     def __init__(self, kb: KnowledgeBase, dataset: Dataset, host: str, port: int, settings: Settings,
-                 allowed_hosts: Iterable[str] = ()) -> None:
+                 allowed_hosts: Iterable[str] = (), log: TextIO | None = None) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         if settings.max_concurrent < 1 or settings.timeout <= 0 or settings.max_rows < 1:
@@ -255,6 +255,7 @@ class SparqlServer(HTTPServer):
         self.kb = kb
         self.dataset = dataset
         self.settings = settings
+        self.log = log or sys.stderr
         self.named: dict[str, NamedQuery] = {query.name: query for query in list_queries()}
         # Named queries are checked once here; requests only add a generated VALUES clause.
         self.named_forms = {name: inspect_query(query.text) for name, query in self.named.items()}
@@ -335,11 +336,12 @@ class SparqlServer(HTTPServer):
         self.workers.close()
 
     def note(self, client_address: Any, message: str) -> None:
-        """Log one line (unless ``quiet``), in the format of the request log."""
+        """Log one line (unless ``quiet``): client, time, message."""
         if not self.settings.quiet:
             host = client_address[0] if isinstance(client_address, tuple) else "-"
             stamp = time.strftime("%d/%b/%Y %H:%M:%S")
-            print(f"{host} - - [{stamp}] {message}", file=sys.stderr, flush=True)
+            line = " ".join(message.split())  # whatever the message holds, one line
+            print(f"{host} - - [{stamp}] {line}", file=self.log, flush=True)
 
 
 @dataclass(eq=False)
@@ -352,6 +354,7 @@ class _Pending:
     buffer: bytearray = field(default_factory=bytearray)
     head_end: int | None = None
     length: int = 0
+    scanned: int = 0
 
 
 class _Connections:
@@ -461,10 +464,12 @@ class _Connections:
     def _read_head(self, pending: _Pending) -> bool:
         """Find the end of the headers and the body's length; False while they are incomplete
         or when the request was refused."""
-        match = _HEAD_END.search(pending.buffer)
+        match = _HEAD_END.search(pending.buffer, pending.scanned)
+        pending.scanned = max(0, len(pending.buffer) - 3)  # a client sending a byte at a time is not rescanned
+        if (match.start() if match else len(pending.buffer)) > MAX_HEAD:
+            self._reject(pending, 431, f"the request headers are longer than {MAX_HEAD} bytes")
+            return False
         if match is None:
-            if len(pending.buffer) > MAX_HEAD:
-                self._reject(pending, 431, f"the request headers are longer than {MAX_HEAD} bytes")
             return False
         lengths, expect = set(), False
         for line in bytes(pending.buffer[:match.start()]).split(b"\n")[1:]:
@@ -559,6 +564,13 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._replied:
                 self._send(text_reply(500, f"internal error: {type(err).__name__}: {err}"))
             self.log_error("internal error: %s: %s", type(err).__name__, err)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors found by :mod:`http.server` itself (a bad request line, an unknown method) are
+        one plain-text line too, not an HTML page."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.0"  # with a status line, even when the request line was unreadable
+        self._send(text_reply(code, message or self.responses.get(code, ("error",))[0]))
 
     # -- HTTP methods ----------------------------------------------------------------------
 
@@ -708,15 +720,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(reply.body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        if not self.server.settings.quiet:
-            super().log_message(format, *args)
+        self.server.note(self.client_address, format % args)
 
 
 def make_server(kb: KnowledgeBase, dataset: Dataset, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                settings: Settings | None = None, allowed_hosts: Iterable[str] = ()) -> SparqlServer:
+                settings: Settings | None = None, allowed_hosts: Iterable[str] = (),
+                log: TextIO | None = None) -> SparqlServer:
     """A ready-to-run server (call ``serve_forever``, then ``server_close``); port 0 picks a
-    free port (see ``.url``)."""
-    return SparqlServer(kb, dataset, host, port, settings or Settings(), allowed_hosts)
+    free port (see ``.url``). The request log goes to ``log`` (default: stderr)."""
+    return SparqlServer(kb, dataset, host, port, settings or Settings(), allowed_hosts, log)
 
 
 def serve(extras: Sequence[str] = (), host: str = "127.0.0.1", port: int = DEFAULT_PORT, timeout: float = 10.0,
