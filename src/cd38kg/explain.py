@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 RESTORES, COMPENSATES, CONTESTED, AGGRAVATES, OPPOSES = "restores", "compensates", "contested", "aggravates", "opposes"
 #: Compensation by a route that avoids every node the resistance changes.
 PARALLEL = "parallel"
+#: Adds effector cells that carry the molecule the resistance acts through: they are hit like the patient's own.
+EXPOSED = "exposed"
 #: Adds effector cells that lack the molecule the resistance acts through (NKG2A-low g-NK cells against HLA-E).
 ESCAPES = "escapes"
 #: A route that cannot stand in for an antibody the resistance neutralises.
@@ -127,9 +129,10 @@ class Engine:
         for edge in self.edges:
             if edge.relation.is_part_of:
                 self._parents[edge.source].add(edge.target)
-        self._scarce = {f.subject for f in facts.findings if f.predicate == CD38.expressionLevel
-                        and f.object in (CD38.LowExpression, CD38.NoExpression) and not f.is_negative}
+        self._scarce = self._expressed_at(CD38.LowExpression, CD38.NoExpression)
+        self._abundant = self._expressed_at(CD38.HighExpression, CD38.VeryHighExpression)
         self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
+        self._blocks: dict[str, tuple[set[str], set[str]]] = {}
 
     def _negative_statements(self, without_findings: set[str]) -> dict[tuple[str, str], list[tuple[int, Support]]]:
         """(subject, node) pairs that a finding says are *not* linked, with the claimed sign."""
@@ -174,6 +177,19 @@ class Engine:
         """Nodes the antibody itself inhibits or depletes: harm routed through them is blocked."""
         return {data["edge"].target for _, _, data in self.graph.out_edges(antibody, data=True)
                 if data["edge"].sign < 0}
+
+    def _blocked_harm(self, antibody: str, path: Path) -> bool:
+        """Is a harmful path cut by the antibody itself? It is when it runs through a node the
+        antibody inhibits or depletes, or through the antibody's own target acting as a cause
+        (more CD38 making more adenosine, while the antibody binds CD38 and blocks it)."""
+        if antibody not in self._blocks:
+            self._blocks[antibody] = (self.blocked_by(antibody),
+                                      {node for molecule in self.facts.targets.get(antibody, ())
+                                       for node in self.facts.contexts.get(molecule, ())})
+        blocked, targets = self._blocks[antibody]
+        if blocked & set(path.nodes[1:-1]):
+            return True
+        return any(edge.source in targets and not edge.relation.reverse for edge in path.edges[1:])
 
     def assess(self, antibody: str, partners: list[str], resistance: str) -> tuple[list[MechanismAssessment], str]:
         """Mechanism-by-mechanism assessment; the string is why nothing was found, if so."""
@@ -262,9 +278,8 @@ class Engine:
                     for e in scored.path.edges if e.relation.iri == CD38.depletes}
         # When the resistance acts on the antibody itself, only what acts upstream of it counts.
         neutralised_at = item.depth.get(antibody)
-        antibody_blocks = self.blocked_by(antibody)
         factor_of = {RESTORES: weights.restores, ESCAPES: weights.escapes, COMPENSATES: weights.compensates,
-                     PARALLEL: weights.parallel, INSUFFICIENT: 0.0,
+                     PARALLEL: weights.parallel, EXPOSED: weights.exposed, INSUFFICIENT: 0.0,
                      CONTESTED: weights.contested_restoration, AGGRAVATES: weights.aggravates,
                      OPPOSES: weights.aggravates}
         for partner in partners:
@@ -272,7 +287,7 @@ class Engine:
             for path in simple_paths(self.graph, partner, item.mechanism, weights.max_path_length, blocked):
                 if partner == antibody and path.edges[0].relation.iri == CD38.induces:
                     continue  # an antibody examined for its own counter-routes: not its mechanisms
-                if path.sign < 0 and partner != antibody and antibody_blocks & set(path.nodes[1:-1]):
+                if path.sign < 0 and partner != antibody and self._blocked_harm(antibody, path):
                     continue  # harm through a node the antibody itself blocks
                 kind, node = self._classify(path, item, depleted)
                 if neutralised_at is not None and not (node and item.depth[node] < neutralised_at):
@@ -319,7 +334,12 @@ class Engine:
                 todo.extend(sorted(self._parents.get(node, ())))
         return out
 
-    def _spared(self, path: Path, molecules: set[str]) -> bool:
+    def _expressed_at(self, *levels: str) -> set[str]:
+        """Molecule-in-cell nodes a finding records at one of ``levels``."""
+        return {f.subject for f in self.facts.findings if f.predicate == CD38.expressionLevel
+                and f.object in levels and not f.is_negative}
+
+    def _spared(self, path: Path, molecules: set[str], recorded: set[str] | None = None) -> bool:
         """Does the partner add cells that lack a molecule the resistance acts through? For a
         molecule m on cells C, true when the first population P the partner adds to shares a
         lineage with C and m is recorded low or absent on P or a population P belongs to that
@@ -337,7 +357,7 @@ class Engine:
                 continue
             own = set(ancestry) - theirs
             if any(self.facts.context_of[other][1] in own for other in self.facts.contexts.get(molecule, ())
-                   if other in self._scarce):
+                   if other in (self._scarce if recorded is None else recorded)):
                 return True
         return False
 
@@ -390,6 +410,8 @@ class Engine:
             return OPPOSES, ""
         if self._spared(path, set(lesion)):
             return ESCAPES, compensating
+        if self._spared(path, set(lesion), self._abundant):
+            return EXPOSED, compensating  # the added cells carry what the resistance acts through
         return (COMPENSATES, compensating) if compensating else (PARALLEL, "")
 
 
@@ -524,6 +546,9 @@ class Explainer:
         done = scored.path.aspect_at(scored.lesion_node) if scored.lesion_node else ""
         if scored.kind == RESTORES:
             return f"restores: reverses the change {resistance.label} makes to the {lost} of {node}"
+        if scored.kind == EXPOSED:
+            return (f"compensates weakly: adds effector cells that carry what {resistance.label} acts through, "
+                    f"so they are hit as the patient's own cells are")
         if scored.kind == ESCAPES:
             return (f"escapes: adds effector cells that lack what {resistance.label} acts through; the patient's "
                     f"own cells stay affected")

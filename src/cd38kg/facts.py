@@ -49,6 +49,7 @@ Q_TRIPLES = """SELECT ?s ?p ?o WHERE { ?s ?p ?o . ?p cd38:causalAspect ?aspect .
 Q_CONTEXTS = """SELECT ?x ?m ?cell WHERE {
   ?x cd38:ofMolecule ?m . OPTIONAL { ?x cd38:inCell ?cell } FILTER(isIRI(?x) && isIRI(?m)) }"""
 Q_THERAPEUTIC = """SELECT ?c WHERE { ?c cd38:therapeuticClass true }"""
+Q_TARGETS = """SELECT DISTINCT ?a ?m WHERE { ?a cd38:targets ?m . FILTER(isIRI(?a) && isIRI(?m)) }"""
 Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHERE {
   ?c rdf:type cd38:LiteratureClaim ; cd38:claimAgainst ?against ; cd38:claimStrategy ?strategy ; cd38:claimKind ?kind .
   OPTIONAL { ?c rdfs:label ?label } OPTIONAL { ?c cd38:claimMechanism ?mech }
@@ -107,6 +108,8 @@ class Facts:
     context_of: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: classes declared therapeutic (drugs of one class share a mode of action: IMiDs, retinoids, ...)
     therapeutic_classes: set[str] = field(default_factory=set)
+    #: agent -> the molecules it binds as its target (daratumumab -> CD38)
+    targets: dict[str, set[str]] = field(default_factory=dict)
 
     def is_a(self, iri: str, cls: str) -> bool:
         """True when ``iri`` is (asserted or inferred) a member of ``cls``."""
@@ -174,11 +177,14 @@ def select_facts(graph: Dataset | Graph) -> Facts:
         contexts[molecule].append(node)
         context_of[node] = (molecule, cell)
     therapeutic = {c for (c,) in select(graph, Q_THERAPEUTIC)}
+    targets: dict[str, set[str]] = defaultdict(set)
+    for agent, molecule in select(graph, Q_TARGETS):
+        targets[agent].add(molecule)
     return Facts(entities=entities, classes=classes, superclasses=dict(superclasses), findings=findings,
                  relations=relations, conflicts=dict(conflicts), evidence_rank=rank,
                  evidence_label=level_label, triples=triples, members=dict(members), contexts=dict(contexts),
                  context_of=context_of,
-                 therapeutic_classes=therapeutic)
+                 therapeutic_classes=therapeutic, targets=dict(targets))
 
 
 def select_claims(graph: Graph) -> list[Claim]:

@@ -15,7 +15,9 @@ hand from the breakdown and so that facts leading nowhere never move it:
   acts through, ``compensates`` when it acts on a node the resistance changes but in
   another aspect or downstream of the resistance's own change, ``parallel`` when it reaches
   the mechanism by a route that avoids the resistance's changes altogether,
-  ``contested_restoration`` when it refills a population the resistance keeps depleting);
+  ``exposed`` when the cells it adds carry that very molecule (NKG2A-high NK-92 cells
+  against HLA-E), ``contested_restoration`` when it refills a population the resistance
+  keeps depleting);
   its **harm** is its best negative path (× ``aggravates`` when it deepens a change the
   resistance makes, × ``parallel`` for harm by another route);
 * ``ω_M`` is the share of the antibody's activity that runs through M (its reliance on M
@@ -59,6 +61,7 @@ class ScoringWeights:
     escapes: float = 0.8
     compensates: float = 0.5
     parallel: float = 0.3
+    exposed: float = 0.1
     contested_restoration: float = 0.5
     aggravates: float = 1.0
     material_harm: float = 0.25
