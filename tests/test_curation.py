@@ -372,6 +372,13 @@ def resistance_like(graph: Graph, node) -> bool:
     return is_a(graph, node, CD38.ResistanceMechanism)
 
 
+@cache
+def proposed_strategies() -> frozenset[URIRef]:
+    """Agents the claims graph records as proposed strategies."""
+    claims = Graph().parse(claims_file(), format="turtle")
+    return frozenset(o for o in claims.objects(None, CD38.claimStrategy) if isinstance(o, URIRef))
+
+
 def proposals(graph: Graph) -> list[str]:
     found = []
     for finding in findings(graph):
@@ -382,8 +389,13 @@ def proposals(graph: Graph) -> list[str]:
         if any((finding, p, None) in graph for p in CLAIM_VOCABULARY):
             found.append(f"{curie(finding)}: carries the claims vocabulary")
         hypothesis = graph.value(finding, CD38.evidenceLevel) == CD38.Hypothesis
+        # An outlook that proposes building a new agent (a hexamer-forming or glycoengineered CD38
+        # antibody, a CD38xCD59 bispecific) states how that design would act: the design's
+        # mechanism stays a hypothesis-level Finding, provided the proposal itself (use it against
+        # a resistance) is a claim in the claims graph.
+        designed = hypothesis and subject in proposed_strategies()
         proposing = [s for s in sections if PROPOSAL_SECTIONS.get(s) == "any"
-                     or (PROPOSAL_SECTIONS.get(s) == "hypothesis" and hypothesis)]
+                     or (PROPOSAL_SECTIONS.get(s) == "hypothesis" and hypothesis and not designed)]
         if agent_like(graph, subject) and proposing:
             found.append(f"{curie(finding)}: an agent statement the review only proposes ({sorted(proposing)})")
     return found
