@@ -233,3 +233,33 @@ def test_user_files_never_fetch_urls(tmp_path, cache_home):
     assert report.ok, [str(p) for p in report.problems]
     assert report.consistent is True  # HermiT ran on the extension, imports and all
     assert _Recorder.requests == []
+
+
+# -- what people's tools write is accepted; what no name needs is refused quickly ------------
+
+
+def test_excel_tsv_with_bom_and_crlf_is_read(kb, tmp_path):
+    from cd38kg.extend import read_tsv_extension
+
+    path = tmp_path / "excel.tsv"
+    path.write_bytes("\ufeffsubject\tpredicate\tobject\tsource\r\ndaratumumab\tdepletes\tNK cells\tuser: excel\r\n"
+                     .encode("utf-8"))
+    extension = read_tsv_extension(path, kb.names, kb.facts.relations, kb.facts.classes)
+    objects = {str(o) for _, p, o in extension.triples if str(p).endswith("#object")}
+    assert objects == {kb.entity("NK cells").iri}
+
+
+def test_very_long_names_are_refused_before_matching(kb):
+    import time
+
+    from cd38kg.errors import NameTooLongError, UnknownEntityError
+
+    started = time.monotonic()
+    with pytest.raises(NameTooLongError):
+        kb.entity("d" * 100_000)
+    with pytest.raises(UnknownEntityError):  # the longest allowed name is looked up and compared quickly
+        kb.entity("daratumumab " * 41)
+    assert time.monotonic() - started < 2
+    with pytest.raises(UnknownEntityError) as caught:
+        kb.entity("daratumumap")
+    assert "daratumumab" in str(caught.value)

@@ -388,8 +388,12 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx else "cd38kg"
+        click.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)
+        sys.exit(err.exit_code)
     except click.ClickException as err:
-        err.show()
+        click.echo(f"error: {err.format_message()}", err=True)
         sys.exit(err.exit_code)
     except Cd38kgError as err:
         click.echo(f"error: {err}", err=True)
