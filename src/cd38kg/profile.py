@@ -44,6 +44,10 @@ FEATURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "fcgr3a_158": ("choice", ("V/V", "V/F", "F/F")),
     "fcgr2a_131": ("choice", ("H/H", "H/R", "R/R")),
     "fcgr2b_232": ("choice", ("I/I", "I/T", "T/T")),
+    "cd28_on_t_cells": ("choice", ("low", "normal", "high")),
+    "central_memory_t_cells": ("choice", ("low", "normal", "high")),
+    "m1_macrophage_signature": ("choice", ("absent", "present")),
+    "cd38_treg_count": ("choice", ("low", "normal", "high")),
     "cytogenetics": ("lesions", ("del(17p)", "t(4;14)", "t(14;16)", "gain(1q21)", "GEP70-high")),
     "prior_therapies": ("agents", ()),
     "refractory_to": ("agents", ()),
@@ -58,6 +62,8 @@ class ActiveMechanism:
     resistance: Entity
     weight: float
     reasons: list[dict[str, Any]]
+    #: a finding of at least equal evidence says the patient factor does not point here
+    contested: bool = False
 
 
 @dataclass
@@ -75,7 +81,7 @@ class ProfileResult:
             "patient": self.patient,
             "antibody": self.antibody.to_json() if self.antibody else None,
             "active_mechanisms": [{"resistance": a.resistance.to_json(), "weight": round(a.weight, 4),
-                                   "reasons": a.reasons} for a in self.active],
+                                   "contested": a.contested, "reasons": a.reasons} for a in self.active],
             "combinations": self.combinations,
             "caveats": self.caveats,
         }
@@ -211,6 +217,8 @@ def assess_profile(kb: KnowledgeBase, data: dict[str, Any], top: int = 10) -> Pr
         for (s, p, o), supports in sorted(index.items()):
             if s != factor.iri or p != CD38.indicates:
                 continue
+            against = max((facts.evidence_rank.get(x.finding.evidence_level, 0) for x in supports
+                           if x.finding.is_negative), default=-1)
             for support in supports:
                 finding = support.finding
                 cite = {"finding": finding.iri, "doi": finding.source.removeprefix("https://doi.org/"),
@@ -218,11 +226,15 @@ def assess_profile(kb: KnowledgeBase, data: dict[str, Any], top: int = 10) -> Pr
                 if finding.is_negative:
                     caveats.append({"about": kb.entity_of(o).label, "note": finding.note, **cite})
                     continue
+                # Stronger (or equal) evidence that the factor does not point here contests it.
+                contested = against >= facts.evidence_rank.get(finding.evidence_level, 0)
                 weight = engine.weights.evidence.get(cite["evidence_level"], 0.3) * \
-                    engine.weights.magnitude.get(finding.magnitude, 1.0)
+                    engine.weights.magnitude.get(finding.magnitude, 1.0) * (engine.weights.contested if contested else 1.0)
                 item = active.setdefault(o, ActiveMechanism(kb.entity_of(o), 0.0, []))
                 item.weight = max(item.weight, weight)
-                item.reasons.append({"factor": factor.label, "value": data[feature], "note": finding.note, **cite})
+                item.reasons.append({"factor": factor.label, "value": data[feature], "note": finding.note,
+                                     "contested": contested, **cite})
+                item.contested = all(reason["contested"] for reason in item.reasons)
                 for other, note in facts.conflicts.get(finding.iri, []):
                     caveats.append({"about": factor.label, "note": note, "finding": other})
     antibody = kb.entity(str(data["antibody"]), kind="antibody", role="anti-CD38 antibody") \
@@ -251,18 +263,24 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
     engine = kb.engine()
     explainer = Explainer(engine, kb.entity_of)
     refractory = [kb.entity(str(n), kind="agent") for n in data.get("refractory_to") or []]
-    from .facts import select
 
-    therapeutic = {c for (c,) in select(kb.dataset, "SELECT ?c WHERE { ?c cd38:therapeuticClass true }")}
+    therapeutic = kb.facts.therapeutic_classes
+    # The score is the weighted mean of the per-mechanism scores, so it stays in [0, 1].
+    weights = sum(item.weight for item in active) or 1.0
     rows = []
     for partner in candidate_partners(kb, engine):
         entity = kb.entity_of(partner)
         per: dict[str, Any] = {}
         total = 0.0
         addressed = 0
+        own_evidence = False
         for item in active:
             result = explainer.explain(antibody, [entity], item.resistance, [antibody, entity])
             per[item.resistance.label] = {"verdict": result.verdict.value, "score": result.score}
+            if result.verdict in HELPFUL:
+                inherited = {step["subject"] for step in result.extrapolated}
+                own_evidence = own_evidence or entity.curie not in inherited
+                per[item.resistance.label]["extrapolated"] = entity.curie in inherited
             if result.verdict in HELPFUL:
                 per[item.resistance.label]["status"] = \
                     "reported" if claimed(kb, item.resistance.iri, partner, PROPOSALS) else "novel"
@@ -281,8 +299,11 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
             elif shared:
                 notes.append(f"patient is refractory to {drug.label} (also {', '.join(shared)})")
         rows.append({"partner": entity.to_json(), "addresses": addressed, "of": len(active),
-                     "score": round(total, 4), "per_mechanism": per, "notes": notes})
-    rows.sort(key=lambda r: (-r["addresses"], -r["score"], r["partner"]["label"].casefold()))
+                     "extrapolated": not own_evidence,
+                     "score": round(max(0.0, total) / weights, 4), "per_mechanism": per, "notes": notes})
+    # More mechanisms addressed first; among agents addressing as many, those whose help rests on
+    # evidence of their own before those whose help is extrapolated from their class; then the score.
+    rows.sort(key=lambda r: (-r["addresses"], r["extrapolated"], -r["score"], r["partner"]["label"].casefold()))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return rows[:top]

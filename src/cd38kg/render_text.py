@@ -151,17 +151,21 @@ def print_profile(result: Any) -> None:
     if not result.active:
         out.print("No resistance mechanism is indicated by this profile.")
     for item in result.active:
-        out.print(f"\n[bold]{_escape(item.resistance.label)}[/bold] (weight {item.weight:.2f}) because:")
+        contested = "; contested: stronger evidence points the other way" if item.contested else ""
+        out.print(f"\n[bold]{_escape(item.resistance.label)}[/bold] (weight {item.weight:.2f}{contested}) because:")
         for reason in item.reasons:
             out.print("  - " + _escape(f"{reason['factor']} = {as_written(reason['value'])}: {reason['note']} "
-                                       f"[{reason['evidence_level']}; {reason['doi']} §{reason['section']}]"))
+                                       f"[{reason['evidence_level']}; {reason['doi']} §{reason['section']}]"
+                                       + (" (contested)" if reason.get("contested") else "")))
     if result.combinations:
         table = _table("Combinations addressing these mechanisms together", "#", "partner", "addresses", "score",
                        "per mechanism", "notes")
         for row in result.combinations:
             per = "; ".join(f"{k}: {v['verdict']}" + (f" ({v['status']})" if "status" in v else "")
+                            + (", extrapolated" if v.get("extrapolated") else "")
                             for k, v in row["per_mechanism"].items())
-            table.add_row(str(row["rank"]), _escape(row["partner"]["label"]), f"{row['addresses']}/{row['of']}",
+            label = row["partner"]["label"] + (" (extrapolated from its class)" if row.get("extrapolated") else "")
+            table.add_row(str(row["rank"]), _escape(label), f"{row['addresses']}/{row['of']}",
                           f"{row['score']:.4f}", _escape(per), _escape("; ".join(row["notes"])))
         out.print(table)
     if result.caveats:
