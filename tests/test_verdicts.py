@@ -167,3 +167,23 @@ def test_kinds_are_reported_per_mechanism(kb):
     assert kinds == {RESTORES}
     parallel = kb.explain("daratumumab + ATRA", "KIR-mediated NK cell inhibition")
     assert {m["entry"]["kind"] for m in parallel.mechanisms if m["entry"]} <= {PARALLEL}
+
+
+def test_a_contested_patient_factor_weighs_less_and_is_marked(kb):
+    from cd38kg.profile import assess_profile
+
+    result = assess_profile(kb, {"antibody": "daratumumab", "soluble_cd38": "detected", "cd47": "high"})
+    by_name = {a.resistance.label: a for a in result.active}
+    contested = by_name["soluble CD38"]
+    assert contested.contested and all(r["contested"] for r in contested.reasons)
+    assert not by_name["CD47 upregulation"].contested
+
+
+def test_profile_partners_with_their_own_evidence_rank_before_class_extrapolations(kb):
+    from cd38kg.profile import assess_profile
+
+    rows = assess_profile(kb, {"antibody": "daratumumab", "cd38_level": "low", "cd55_cd59": "high"}, top=30).combinations
+    for above, below in zip(rows, rows[1:]):
+        if above["addresses"] == below["addresses"]:
+            assert not (above["extrapolated"] and not below["extrapolated"]), (above["partner"], below["partner"])
+    assert all(0.0 <= row["score"] <= 1.0 for row in rows)
