@@ -13,6 +13,7 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from .graph import Edge
+from .names import curie
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -80,10 +81,10 @@ def strength(path: Path) -> tuple[float, dict[str, Any]]:
     """A path's strength (its weakest edge's weight) and how it was built, edge by edge."""
     weakest = min(path.edges, key=lambda e: e.weight)
     factors = {
-        "edges": [{"statement": f"{e.subject} {e.relation.label} {e.object}", "weight": round(e.weight, 4),
+        "edges": [{"statement": f"{curie(e.subject)} {e.relation.label} {curie(e.object)}", "weight": round(e.weight, 4),
                    "evidence_level": e.level, "contested": bool(e.counter), "extrapolated": e.extrapolated}
                   for e in path.edges],
-        "weakest_edge": f"{weakest.subject} {weakest.relation.label} {weakest.object}",
+        "weakest_edge": f"{curie(weakest.subject)} {weakest.relation.label} {curie(weakest.object)}",
         "weakest_weight": round(weakest.weight, 4),
     }
     return weakest.weight, factors
