@@ -28,7 +28,7 @@ from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, TSV, TURTLE, XM
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from cd38kg import KnowledgeBase
-from cd38kg.server import Settings, make_server, negotiate
+from cd38kg.server import Settings, is_loopback, make_server, negotiate
 
 KB_NS = "https://w3id.org/cd38kg/kb/"
 IMIDS = "SELECT ?drug ?label WHERE { ?drug a cd38:IMiD ; rdfs:label ?label } ORDER BY ?label"
@@ -389,3 +389,22 @@ def test_serve_command_stops_its_running_queries_on_sigterm():
         process.stderr.close()
         for pid in processes_mentioning(marker):  # this test's own query processes, if it failed midway
             os.kill(int(pid), signal.SIGKILL)
+
+
+def test_listening_beyond_loopback_warns():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.0.0.2")
+    assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.168.1.20")
+    process = subprocess.Popen([sys.executable, "-m", "cd38kg.cli", "serve", "--host", "0.0.0.0", "--port", "0",
+                                "--max-concurrent", "1"], stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stderr.readline()]
+        while lines[-1] and "SPARQL endpoint at" not in lines[-1]:  # progress lines may come between
+            lines.append(process.stderr.readline())
+        assert "SPARQL endpoint at" in lines[-1]
+        warning = lines[0]
+        assert "warning" in warning and "0.0.0.0" in warning and "no authentication" in warning
+        assert "reverse proxy" in warning
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        process.stderr.close()
