@@ -133,6 +133,7 @@ class Engine:
         self._abundant = self._expressed_at(CD38.HighExpression, CD38.VeryHighExpression)
         self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
         self._blocks: dict[str, tuple[set[str], set[str]]] = {}
+        self._reference: float | None = None
 
     def _negative_statements(self, without_findings: set[str]) -> dict[tuple[str, str], list[tuple[int, Support]]]:
         """(subject, node) pairs that a finding says are *not* linked, with the claimed sign."""
@@ -172,6 +173,15 @@ class Engine:
         own = [s for s in edge.supports if not s.inherited_from] or list(edge.supports)
         value = max(self.weights.magnitude.get(s.finding.magnitude, 1.0) for s in own)
         return value * (self.weights.contested if edge.counter else 1.0)
+
+    def reference_reliance(self) -> float:
+        """The largest total reliance of any anti-CD38 antibody: the yardstick for mechanism shares,
+        so an antibody known through fewer mechanisms (only by its class) gains nothing from it."""
+        if self._reference is None:
+            totals = [sum(self.reliance_strength(e) for e in self.reliance(ab).values()) for ab in self.antibodies
+                      if ab in self.graph]
+            self._reference = max(totals, default=0.0) or 1.0
+        return self._reference
 
     def blocked_by(self, antibody: str) -> set[str]:
         """Nodes the antibody itself inhibits or depletes: harm routed through them is blocked."""
@@ -234,7 +244,7 @@ class Engine:
         if not assessments:
             return [], (f"{self.facts.label(resistance)} has no causal path to a mechanism "
                         f"{self.facts.label(antibody)} relies on")
-        total_reliance = sum(self.reliance_strength(e) for e in relied.values()) or 1.0
+        total_reliance = self.reference_reliance()
         worst = max(a.impairment for a in assessments)
         for item in assessments:
             item.omega = (item.reliance / total_reliance) * (item.impairment / worst)
@@ -659,8 +669,8 @@ class Explainer:
 
 RULE = ("score = (band + s) / 3 with band 2 overcomes, 1 partial, 0 mixed (does-not and unknown score 0); "
         "s = sum over impaired mechanisms M of omega_M * (support_M - harm_M), clipped to [0, 1]; omega_M = "
-        "the antibody's reliance on M / its total reliance on all its mechanisms * impairment(M) / the worst "
-        "impairment; a path is as strong as its weakest "
+        "the antibody's reliance on M / the largest total reliance of any anti-CD38 antibody * impairment(M) / "
+        "the worst impairment; a path is as strong as its weakest "
         "edge; an edge weighs evidence x magnitude (x extrapolated if known only through a class, x contested if "
         "disputed); support/harm = the best path x its kind factor (restores 1, escapes 0.8, compensates 0.5, "
         "parallel 0.3, contested restoration 0.5, aggravates 1)")

@@ -686,6 +686,7 @@ def _result_panel(kb: KnowledgeBase, result: ExplainResult, first_group: int) ->
     return {
         "verdict": result.verdict.value, "outcome": result.outcome.value, "message": result.message,
         "score": result.score, "breakdown": breakdown, "mechanisms": result.mechanisms, "paths": paths,
+        "extrapolated": result.extrapolated, "caveats": result.caveats,
         "combination": " + ".join(e.label for e in result.combination),
         "resistance": result.resistance.label, "antibody": result.antibody.label,
         "conflicts": [{"one": _support_json(kb, Support(c.finding)), "other": _support_json(kb, Support(c.other)),
@@ -744,7 +745,7 @@ def hypotheses_html(kb: KnowledgeBase, resistance: Entity | str, hypotheses: Seq
         groups.append(group)
         rows.append({"rank": rank, "group": rank - 1, "name": name, "kind": h.kind, "status": h.status,
                      "verdict": h.result.verdict.value, "score": h.score, "message": h.result.message,
-                     "equivalents": [e.label for e in h.equivalents],
+                     "extrapolated": bool(h.result.extrapolated), "equivalents": [e.label for e in h.equivalents],
                      "paths": [{"title": t, "steps": _step_rows(kb, p)} for t, p in paths[start:end]]})
     fixed = reading_order([p for _, p in paths])
     positions = layout(sorted(graph.kinds), graph.links, fixed=fixed or None)

@@ -67,15 +67,24 @@ def print_explanation(result: Any) -> None:
     style = _VERDICT_STYLE.get(result.verdict.value, "")
     names = " + ".join(e.label for e in result.combination)
     out.print(f"[bold]{_escape(names)}[/bold] against [bold]{_escape(result.resistance.label)}[/bold]: "
-              f"[{style}]{result.verdict.value}[/{style}]  (score {result.score:.4f}; outcome {result.outcome.value})")
+              f"[{style}]{result.verdict.value}[/{style}]  (score {result.score:.4f}; outcome {result.outcome.value})"
+              + (" [bold]extrapolated[/bold]" if result.extrapolated else ""))
     out.print(_escape(result.message.split(": ", 1)[-1] if result.outcome.value == "ok" else result.message))
     if result.mechanisms:
-        table = _table("Mechanisms the resistance impairs", "mechanism", "status", "reliance", "impairment",
+        table = _table("Mechanisms the resistance impairs", "mechanism", "status", "how", "reliance", "impairment",
                        "weight", "support", "harm")
         for m in result.mechanisms:
-            table.add_row(_escape(m["mechanism"]["label"]), m["status"], f"{m['reliance']:.2f}",
+            table.add_row(_escape(m["mechanism"]["label"]), m["status"], _escape(m.get("how", "")), f"{m['reliance']:.2f}",
                           f"{m['impairment']:.3f}", f"{m['weight']:.3f}", f"{m['support']:.3f}", f"{m['harm']:.3f}")
         out.print(table)
+    if result.extrapolated:
+        out.print("\n[bold]Extrapolated from a class[/bold] (known for the agent only through its class):")
+        for item in result.extrapolated:
+            out.print(f"  - {_escape(item['statement'])}")
+    if result.caveats:
+        out.print("\n[bold]Caveats[/bold] (harm below the material share of the help):")
+        for caveat in result.caveats:
+            out.print(f"  - {_escape(caveat['mechanism'])}: {_escape(' -> '.join(caveat['steps']))}")
     shown: set[tuple[str, ...]] = set()
     for steps in result.explanations:
         key = tuple(s.sentence for s in steps)
@@ -109,7 +118,8 @@ def print_hypotheses(resistance: Any, hypotheses: list[Any], note: str = "") -> 
                    "kind", "verdict", "status", "score", "also", "mechanisms")
     for rank, hyp in enumerate(hypotheses, 1):
         mechanisms = ", ".join(f"{m['mechanism']['label']}:{m['status']}" for m in hyp.result.mechanisms)
-        table.add_row(str(rank), _escape(hyp.partner.label), hyp.kind, hyp.result.verdict.value, hyp.status,
+        verdict = hyp.result.verdict.value + (" (extrapolated)" if hyp.result.extrapolated else "")
+        table.add_row(str(rank), _escape(hyp.partner.label), hyp.kind, verdict, hyp.status,
                       f"{hyp.score:.4f}", _escape(", ".join(e.label for e in hyp.equivalents)), _escape(mechanisms))
     out.print(table)
 

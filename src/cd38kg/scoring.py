@@ -21,7 +21,8 @@ hand from the breakdown and so that facts leading nowhere never move it:
   its **harm** is its best negative path (× ``aggravates`` when it deepens a change the
   resistance makes, × ``parallel`` for harm by another route);
 * ``ω_M`` is the share of the antibody's activity that runs through M (its reliance on M
-  over its reliance on all its mechanisms) × M's impairment relative to the most impaired
+  over the largest total reliance of any anti-CD38 antibody, so an antibody known through
+  fewer mechanisms gains nothing from that) × M's impairment relative to the most impaired
   mechanism, so a partner scores higher when it rescues more of what the antibody depends
   on (ATRA against complement inhibitors matters more for CDC-reliant daratumumab than for
   isatuximab);
