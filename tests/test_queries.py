@@ -135,7 +135,10 @@ def test_resistance_query_uses_every_signed_relation_with_its_sign(dataset):
                           r"BIND\(1 AS \?steps\)", text)
         signs[sign] = {p.strip().replace("cd38:", "https://w3id.org/cd38kg/vocab#") for p in match.group(1).split("|")}
     ontology = {}
-    for p, sign in dataset.query('SELECT ?p ?sign WHERE { ?p cd38:causalSign ?sign '
+    # Signed relations keep or flip the sign; the unsigned part-of link (a subpopulation's change
+    # is its population's change) keeps it.
+    for p, sign in dataset.query('SELECT ?p ?sign WHERE { { ?p cd38:causalSign ?sign } UNION '
+                                 '{ ?p cd38:causalAspect "part-of" BIND(1 AS ?sign) } '
                                  'FILTER NOT EXISTS { ?p cd38:causalDirection "reverse" } }',
                                  initNs={"cd38": "https://w3id.org/cd38kg/vocab#"}):
         ontology.setdefault(str(int(sign)), set()).add(str(p))
@@ -144,7 +147,8 @@ def test_resistance_query_uses_every_signed_relation_with_its_sign(dataset):
 
 def test_resistance_query_for_one_mechanism(run):
     result = run("resistance-mechanisms", resistance="CAM-IR")
-    assert set(result.column("mechanismLabel")) == {"ADCC", "programmed cell death by Fc cross-linking"}
+    assert set(result.column("mechanismLabel")) == {"ADCC", "programmed cell death by Fc cross-linking",
+                                                    "direct apoptosis"}
 
 
 def test_strategies_against_cd38_downregulation_include_atra(run):
