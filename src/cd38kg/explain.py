@@ -37,7 +37,7 @@ from .errors import Cd38kgError
 from .graph import Edge, Key, agent_nodes, build_edges, causal_graph, nodes_of_kind
 from .model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
 from .names import curie
-from .paths import Path, simple_paths, strength
+from .paths import Path, PathIndex, strength
 from .scoring import ScoringWeights
 from .vocab import CD38
 
@@ -120,6 +120,7 @@ class Engine:
         self.weights = weights or ScoringWeights()
         self.edges = build_edges(facts, self.weights, without, without_findings)
         self.graph = causal_graph(self.edges)
+        self.paths = PathIndex(self.graph)
         self.agents = agent_nodes(facts)
         self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
         self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
@@ -227,7 +228,7 @@ class Engine:
         assessments = []
         for mechanism, edge in sorted(relied.items()):
             item = MechanismAssessment(mechanism, self.reliance_strength(edge), edge)
-            for path in simple_paths(self.graph, resistance, mechanism, self.weights.max_path_length, blocked_r):
+            for path in self.paths.simple_paths(resistance, mechanism, self.weights.max_path_length, blocked_r):
                 if path.edges[-1] is edge and len(path.edges) == 1:
                     continue
                 value, factors = strength(path)
@@ -294,7 +295,7 @@ class Engine:
                      OPPOSES: weights.aggravates}
         for partner in partners:
             blocked = (self.agents - {partner, antibody}) | self.resistances | self.patient_factors
-            for path in simple_paths(self.graph, partner, item.mechanism, weights.max_path_length, blocked):
+            for path in self.paths.simple_paths(partner, item.mechanism, weights.max_path_length, blocked):
                 if partner == antibody and path.edges[0].relation.iri == CD38.induces:
                     continue  # an antibody examined for its own counter-routes: not its mechanisms
                 if path.sign < 0 and partner != antibody and self._blocked_harm(antibody, path):

@@ -37,6 +37,22 @@ def candidate_partners(kb: KnowledgeBase, engine: Engine) -> list[str]:
     return sorted(a for a in engine.agents - engine.antibodies if a in engine.graph and engine.graph.out_degree(a))
 
 
+def reachable_partners(kb: KnowledgeBase, engine: Engine, antibody: str, resistance: str) -> list[str]:
+    """The candidate partners with a causal path, within the path limit, to a mechanism the
+    resistance impairs for the antibody: only they can help, so only they are explained.
+
+    Found by walking back from the impaired mechanisms through the biology (no other agent,
+    resistance or patient factor on the way, as for a partner's own paths) instead of
+    searching from every agent; the distances are the ones the partners' searches reuse.
+    """
+    impaired, _ = engine.impairments(antibody, resistance)
+    excluded = frozenset((engine.agents - {antibody}) | engine.resistances | engine.patient_factors)
+    reach: set[str] = set()
+    for item in impaired:
+        reach.update(engine.paths.distances_to(item.mechanism, engine.weights.max_path_length, excluded))
+    return [a for a in candidate_partners(kb, engine) if a in reach]
+
+
 def antibodies_with_mechanisms(engine: Engine) -> list[str]:
     """Anti-CD38 antibodies whose mechanisms of action the knowledge base records."""
     return sorted(a for a in engine.antibodies if a in engine.graph and engine.reliance(a))
@@ -69,11 +85,13 @@ def default_antibody(kb: KnowledgeBase, engine: Engine, resistance: str) -> str 
 
 
 def rank_hypotheses(kb: KnowledgeBase, resistance: Entity, antibody: Entity | None = None, top: int | None = 10,
-                    engine: Engine | None = None) -> list[Hypothesis]:
+                    engine: Engine | None = None, prune: bool = True) -> list[Hypothesis]:
     """Partners and antibody switches against ``resistance``, best first.
 
     Without an antibody, the question is asked for the clinical antibody the resistance
-    hurts most (e.g. daratumumab for complement-inhibitor upregulation).
+    hurts most (e.g. daratumumab for complement-inhibitor upregulation). Only partners that
+    can reach an impaired mechanism are explained (:func:`reachable_partners`); ``prune=False``
+    explains every agent, the same answers the slow way (kept to check that).
     """
     engine = engine or kb.engine()
     explainer = Explainer(engine, kb.entity_of)
@@ -82,18 +100,15 @@ def rank_hypotheses(kb: KnowledgeBase, resistance: Entity, antibody: Entity | No
         if chosen is None:
             return []
         antibody = kb.entity_of(chosen)
-    antibodies = [antibody.iri]
+    ab = antibody.iri
+    partners = reachable_partners(kb, engine, ab, resistance.iri) if prune else candidate_partners(kb, engine)
     best: dict[str, Hypothesis] = {}
-    for partner in candidate_partners(kb, engine):
-        for ab in antibodies:
-            result = explainer.explain(kb.entity_of(ab), [kb.entity_of(partner)], resistance,
-                                       [kb.entity_of(ab), kb.entity_of(partner)])
-            if result.verdict not in HELPFUL or result.score <= 0:
-                continue
-            current = best.get(partner)
-            if current is None or sort_key_of(result) < sort_key_of(current.result):
-                status = "reported" if claimed(kb, resistance.iri, partner, PROPOSALS) else "novel"
-                best[partner] = Hypothesis(kb.entity_of(partner), kb.entity_of(ab), "combination", result, status)
+    for partner in partners:
+        result = explainer.explain(kb.entity_of(ab), [kb.entity_of(partner)], resistance,
+                                   [kb.entity_of(ab), kb.entity_of(partner)])
+        if result.verdict in HELPFUL and result.score > 0:
+            status = "reported" if claimed(kb, resistance.iri, partner, PROPOSALS) else "novel"
+            best[partner] = Hypothesis(kb.entity_of(partner), kb.entity_of(ab), "combination", result, status)
     hypotheses = _group_equivalents(kb, list(best.values()))
     hypotheses += switch_hypotheses(kb, engine, resistance, antibody)
     hypotheses.sort(key=sort_key)

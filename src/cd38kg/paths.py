@@ -1,7 +1,9 @@
 """Bounded path search over the signed causal graph: pure functions, no knowledge-base state.
 
 Search limits (``max_length``) are parameters; blocked nodes keep a path from walking
-through, say, another drug. A path is as strong as its weakest step (:func:`strength`,
+through, say, another drug. :class:`PathIndex` is the search the engine uses (rustworkx over
+the region a path can reach); :func:`reference_simple_paths` is networkx, kept as the
+reference the index is checked against. A path is as strong as its weakest step (:func:`strength`,
 following the rule documented in :mod:`cd38kg.scoring`).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import product
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -63,18 +66,114 @@ class Path:
         raise ValueError(f"{node} is not on the path")
 
 
-def simple_paths(graph: nx.MultiDiGraph, source: str, target: str, max_length: int,
-                 blocked: Iterable[str] = ()) -> list[Path]:
-    """Every simple path from ``source`` to ``target`` of at most ``max_length`` edges."""
+def reference_simple_paths(graph: nx.MultiDiGraph, source: str, target: str, max_length: int,
+                           blocked: Iterable[str] = ()) -> list[Path]:
+    """Every simple path from ``source`` to ``target`` of at most ``max_length`` edges, by networkx.
+
+    The plain reference :class:`PathIndex` is checked against (tests/test_paths_compliance.py);
+    it walks the whole ball around ``source``, which explodes through hubs at scale.
+    """
     import networkx as nx
 
     if source not in graph or target not in graph or source == target:
         return []
     hidden = set(blocked) - {source, target}
     view = nx.restricted_view(graph, hidden, []) if hidden else graph
-    paths = [Path(tuple(graph.edges[u, v, k]["edge"] for u, v, k in edge_path))
-             for edge_path in nx.all_simple_edge_paths(view, source, target, cutoff=max_length)]
+    return _ordered(Path(tuple(graph.edges[u, v, k]["edge"] for u, v, k in edge_path))
+                    for edge_path in nx.all_simple_edge_paths(view, source, target, cutoff=max_length))
+
+
+def _ordered(paths: Iterable[Path]) -> list[Path]:
+    """Shortest first, then by statement, so ties between equally strong paths break the same way."""
     return sorted(paths, key=lambda p: (len(p.edges), [(e.source, e.relation.iri, e.target) for e in p.edges]))
+
+
+class PathIndex:
+    """Bounded simple-path search over one causal graph, built once and reused for every question.
+
+    A search first bounds the region a path can use: nodes reachable from ``source`` and
+    reaching ``target`` within ``max_length`` edges in total, avoiding blocked nodes (the
+    distances to a target are cached, as the engine asks many sources about the same
+    mechanisms). rustworkx then enumerates the simple paths of that small subgraph; its
+    ``cutoff`` counts nodes, so it is ``max_length + 1``. Parallel edges (two relations,
+    possibly of opposite signs, between the same nodes) are expanded so every combination
+    is its own path, as networkx does over a multigraph.
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph) -> None:
+        self._succ: dict[str, list[str]] = {node: [] for node in graph}
+        self._pred: dict[str, list[str]] = {node: [] for node in graph}
+        self._between: dict[tuple[str, str], list[Edge]] = {}
+        for u, v, edge in graph.edges(data="edge"):
+            parallel = self._between.setdefault((u, v), [])
+            if not parallel:
+                self._succ[u].append(v)
+                self._pred[v].append(u)
+            parallel.append(edge)
+        self._to_target: dict[tuple[str, int, frozenset[str]], dict[str, int]] = {}
+
+    def __contains__(self, node: str) -> bool:
+        return node in self._succ
+
+    def distances_to(self, target: str, max_length: int, excluded: frozenset[str]) -> dict[str, int]:
+        """Edges from each node to ``target`` (at most ``max_length``), never walking *through*
+        an excluded node (one may still start a path: it gets its distance). Cached."""
+        key = (target, max_length, excluded)
+        if key not in self._to_target:
+            dist = {target: 0}
+            frontier = [target]
+            for depth in range(1, max_length + 1):
+                ahead = []
+                for node in frontier:
+                    for before in self._pred.get(node, ()):
+                        if before not in dist:
+                            dist[before] = depth
+                            if before not in excluded:
+                                ahead.append(before)
+                frontier = ahead
+            self._to_target[key] = dist
+        return self._to_target[key]
+
+    def simple_paths(self, source: str, target: str, max_length: int, blocked: Iterable[str] = ()) -> list[Path]:
+        """Every simple path from ``source`` to ``target`` of at most ``max_length`` edges that
+        passes through no blocked node (the ends themselves may be blocked)."""
+        import rustworkx as rx
+
+        if source not in self or target not in self or source == target:
+            return []
+        hidden = set(blocked) - {source, target}
+        to_target = self.distances_to(target, max_length, frozenset(hidden | {source}))
+        if source not in to_target:
+            return []
+        region = self._region(source, target, max_length, hidden, to_target)
+        sub = rx.PyDiGraph(multigraph=False)
+        index = {node: sub.add_node(node) for node in region}
+        sub.add_edges_from_no_data([(index[u], index[v]) for u in region if u != target
+                                    for v in self._succ[u] if v in index and v != source])
+        paths = []
+        for nodes in rx.digraph_all_simple_paths(sub, index[source], index[target], cutoff=max_length + 1):
+            names = [region[i] for i in nodes]
+            hops = [self._between[pair] for pair in zip(names, names[1:])]
+            paths.extend(Path(edges) for edges in product(*hops))
+        return _ordered(paths)
+
+    def _region(self, source: str, target: str, max_length: int, hidden: set[str],
+                to_target: dict[str, int]) -> list[str]:
+        """The nodes some walk of at most ``max_length`` edges from ``source`` to ``target``
+        can use, in the order they were found (so rustworkx index i is ``region[i]``)."""
+        depth = {source: 0}
+        frontier = [source]
+        for step in range(1, max_length + 1):
+            ahead = []
+            for node in frontier:
+                for after in self._succ[node]:
+                    if after in depth or after in hidden or to_target.get(after, max_length + 1) + step > max_length:
+                        continue
+                    depth[after] = step
+                    if after != target:
+                        ahead.append(after)
+            frontier = ahead
+        return list(depth)
 
 
 def strength(path: Path) -> tuple[float, dict[str, Any]]:

@@ -1,0 +1,100 @@
+"""The engine's path search (rustworkx over a bounded region) finds exactly the paths networkx finds.
+
+networkx's ``all_simple_edge_paths`` is the reference: same edges, multigraph keys included,
+in the same order, for every search the engine makes on the bundled knowledge base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from cd38kg.explain import Engine
+from cd38kg.graph import causal_graph
+from cd38kg.hypotheses import antibodies_with_mechanisms, rank_hypotheses
+from cd38kg.paths import PathIndex, reference_simple_paths
+from cd38kg.vocab import CD38
+
+
+class Recording:
+    """A PathIndex that remembers every search it was asked to make."""
+
+    def __init__(self, index: PathIndex) -> None:
+        self.index = index
+        self.calls: list[tuple[str, str, int, frozenset[str]]] = []
+
+    def simple_paths(self, source, target, max_length, blocked=()):
+        self.calls.append((source, target, max_length, frozenset(blocked)))
+        return self.index.simple_paths(source, target, max_length, blocked)
+
+
+def keyed(paths):
+    """Each path as its multigraph edges (source, target, key): what networkx yields."""
+    return [[(e.source, e.target, e.relation.iri) for e in p.edges] for p in paths]
+
+
+@pytest.fixture(scope="module")
+def searches(kb):
+    """Every search the engine makes ranking all agents (no pruning) with every antibody against
+    every resistance mechanism: all (resistance, mechanism) and (agent, mechanism) pairs it asks."""
+    engine = Engine(kb.facts)
+    recording = Recording(engine.paths)
+    engine.paths = recording
+    for resistance in sorted(engine.resistances):
+        for antibody in antibodies_with_mechanisms(engine):
+            rank_hypotheses(kb, kb.entity_of(resistance), kb.entity_of(antibody), top=None, engine=engine, prune=False)
+    return engine, sorted(set(recording.calls), key=lambda c: (c[0], c[1], sorted(c[3])))
+
+
+def test_every_search_the_engine_makes_matches_networkx(searches):
+    engine, calls = searches
+    sources = {source for source, *_ in calls}
+    assert sources & engine.resistances and sources & (engine.agents - engine.antibodies)
+    found = 0
+    for source, target, max_length, blocked in calls:
+        expected = reference_simple_paths(engine.graph, source, target, max_length, blocked)
+        assert keyed(engine.paths.index.simple_paths(source, target, max_length, blocked)) == keyed(expected), \
+            (source, target)
+        found += len(expected)
+    assert found > 100
+
+
+def test_paths_use_the_full_length_limit_and_parallel_edges(searches):
+    """The cases an off-by-one cutoff or a merged multigraph would get wrong do occur."""
+    engine, calls = searches
+    lengths, parallel = set(), 0
+    for source, target, max_length, blocked in calls:
+        for path in engine.paths.index.simple_paths(source, target, max_length, blocked):
+            lengths.add(len(path.edges))
+            pairs = [(e.source, e.target) for e in path.edges]
+            parallel += any(engine.graph.number_of_edges(u, v) > 1 for u, v in pairs)
+    assert max(lengths) == engine.weights.max_path_length
+    assert parallel > 0
+
+
+def test_blocked_nodes_are_never_walked_through(searches):
+    engine, calls = searches
+    for source, target, max_length, blocked in calls:
+        for path in engine.paths.index.simple_paths(source, target, max_length, blocked):
+            assert not set(path.nodes[1:-1]) & blocked
+
+
+def test_parallel_edges_of_opposite_sign_stay_distinct(kb):
+    """An inhibiting twin beside every 'increases expression' edge doubles the routes through it;
+    both searches keep the two relations apart and agree on every path."""
+    engine = Engine(kb.facts)
+    inhibits = kb.facts.relations[CD38.inhibits]
+    twins = [replace(e, relation=inhibits, sign=-1) for e in engine.edges if e.relation.iri == CD38.increasesExpressionOf]
+    assert twins
+    graph = causal_graph([*engine.edges, *twins])
+    index = PathIndex(graph)
+    atra = kb.entity("ATRA").iri
+    blocked = (engine.agents - {atra}) | engine.resistances | engine.patient_factors
+    signs = set()
+    for mechanism in sorted({m for ab in engine.antibodies for m in engine.reliance(ab)}):
+        expected = reference_simple_paths(graph, atra, mechanism, 5, blocked)
+        got = index.simple_paths(atra, mechanism, 5, blocked)
+        assert keyed(got) == keyed(expected)
+        signs |= {p.sign for p in got}
+    assert signs == {1, -1}
