@@ -180,7 +180,10 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
 
 
 @cli.command()
-@click.option("--resistance", "-r", required=True, help="Resistance mechanism (label, synonym or CURIE).")
+@click.option("--resistance", "-r", help="Resistance mechanism (label, synonym or CURIE).")
+@click.option("--all", "screen_all", is_flag=True,
+              help="Screen every resistance mechanism against every anti-CD38 antibody it impairs: TSV rows, "
+                   "or JSON Lines (one answer per pair) with --format json.")
 @click.option("--antibody", help="The anti-CD38 antibody in use (default: the best-characterised one it impairs).")
 @click.option("--top", type=click.IntRange(1, 500), default=10, show_default=True, help="How many hypotheses.")
 @click.option("--without", multiple=True, metavar="STATEMENT", help="Ablate a statement; repeatable.")
@@ -188,9 +191,17 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
 @extra_option
 @format_option("html")
 @click.option("--out", type=click.Path(dir_okay=False), help="Output file for --format html.")
-def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[str, ...], weights_file: str | None,
-               extras: tuple[str, ...], fmt: str, out: str | None) -> None:
+def hypotheses(resistance: str | None, screen_all: bool, antibody: str | None, top: int, without: tuple[str, ...],
+               weights_file: str | None, extras: tuple[str, ...], fmt: str, out: str | None) -> None:
     """Rank partners and antibody switches against RESISTANCE, marked reported or novel."""
+    if screen_all:
+        if resistance or antibody or without or fmt == "html":
+            raise click.UsageError("--all screens every resistance and antibody; it takes no --resistance, "
+                                   "--antibody, --without or --format html")
+        screen(top, weights_file, extras, fmt)
+        return
+    if not resistance:
+        raise click.UsageError("give --resistance NAME, or --all to screen every resistance mechanism")
     html_out(fmt, out)
     kb = load_kb(extras)
     with step(f"Ranking partners against {resistance}"):
@@ -212,6 +223,25 @@ def hypotheses(resistance: str, antibody: str | None, top: int, without: tuple[s
 
     data = {**hypotheses_json(target, chosen, ranked), **({"message": why} if why else {})}
     emit(fmt, data, hypotheses_table, lambda: print_hypotheses(target, ranked, why))
+
+
+def screen(top: int, weights_file: str | None, extras: tuple[str, ...], fmt: str) -> None:
+    """``hypotheses --all``: one answer per (resistance, antibody) pair, streamed as it is ranked."""
+    from .render_tsv import HYPOTHESIS_COLUMNS, hypothesis_row, to_tsv
+    from .serialize import hypotheses_json
+
+    kb = load_kb(extras)
+    weights = load_weights(weights_file)
+    if fmt != "json":
+        click.echo(to_tsv((HYPOTHESIS_COLUMNS, [])), nl=False)
+    for number, (resistance, antibody, ranked) in enumerate(kb.screen(top, weights), 1):
+        note(f"screened {number}: {resistance.label} with {antibody.label} ({len(ranked)} hypotheses)")
+        data = hypotheses_json(resistance, antibody, ranked)
+        if fmt == "json":
+            click.echo(json.dumps(data, ensure_ascii=False))
+        else:
+            rows = [hypothesis_row(data["resistance"], h) for h in data["hypotheses"]]
+            click.echo(to_tsv((HYPOTHESIS_COLUMNS, rows)).split("\n", 1)[1], nl=False)
 
 
 @cli.command()

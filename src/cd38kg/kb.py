@@ -13,7 +13,7 @@ does takes a few lines of Python::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,6 +259,19 @@ class KnowledgeBase:
         target = self.entity(resistance, kind="resistance", role="resistance mechanism")
         chosen = self.entity(antibody, kind="antibody", role="anti-CD38 antibody") if antibody else None
         return rank_hypotheses(self, target, chosen, top, self.engine(weights, without))
+
+    def screen(self, top: int | None = 10, weights: ScoringWeights | None = None
+               ) -> Iterator[tuple[Entity, Entity, list[Hypothesis]]]:
+        """Every resistance mechanism against every anti-CD38 antibody with known mechanisms: the
+        ranked hypotheses of each pair the resistance impairs (batch scoring, one pass)."""
+        from .hypotheses import antibodies_with_mechanisms, rank_hypotheses
+
+        engine = self.engine(weights)
+        for resistance in sorted(engine.resistances, key=self.facts.label):
+            for antibody in antibodies_with_mechanisms(engine):
+                if engine.impairments(antibody, resistance)[0]:
+                    target, chosen = self.entity_of(resistance), self.entity_of(antibody)
+                    yield target, chosen, rank_hypotheses(self, target, chosen, top, engine)
 
     def why_no_hypotheses(self, resistance: str, antibody: str | None = None) -> str:
         """Why ``hypotheses`` came back empty, in one sentence (an empty list is an answer too)."""

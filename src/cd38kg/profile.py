@@ -259,6 +259,7 @@ def _profile_annotations(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
 def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveMechanism], data: dict[str, Any],
                        top: int) -> list[dict[str, Any]]:
     from .explain import Explainer
+    from .serialize import explain_json
 
     engine = kb.engine()
     explainer = Explainer(engine, kb.entity_of)
@@ -276,7 +277,8 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
         own_evidence = False
         for item in active:
             result = explainer.explain(antibody, [entity], item.resistance, [antibody, entity])
-            per[item.resistance.label] = {"verdict": result.verdict.value, "score": result.score}
+            per[item.resistance.label] = {"verdict": result.verdict.value, "score": result.score,
+                                          "answer": explain_json(result)}
             if result.verdict in HELPFUL:
                 inherited = {step["subject"] for step in result.extrapolated}
                 own_evidence = own_evidence or entity.curie not in inherited

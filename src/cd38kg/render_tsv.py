@@ -61,11 +61,26 @@ def explanation_table(result: dict[str, Any]) -> Table:
 
 
 def hypotheses_table(answer: dict[str, Any]) -> Table:
-    """One ranked hypothesis per row."""
-    return ("rank", "partner", "antibody", "kind", "verdict", "score", "status", "mechanisms"), [
-        (h["rank"], h["partner"]["label"], h["antibody"]["label"], h["kind"], h["verdict"], h["score"], h["status"],
-         [f"{m['mechanism']['label']}: {m['status']}" for m in h["mechanisms"]])
-        for h in answer["hypotheses"]]
+    """One ranked hypothesis per row, with the factors of its score breakdown as columns."""
+    return HYPOTHESIS_COLUMNS, [hypothesis_row(answer["resistance"], h) for h in answer["hypotheses"]]
+
+
+HYPOTHESIS_COLUMNS = ("resistance", "rank", "partner", "antibody", "kind", "verdict", "score", "band", "net_benefit",
+                      "support", "harm", "extrapolated", "status", "equivalents", "mechanisms", "how", "first_step",
+                      "first_step_evidence")
+
+
+def hypothesis_row(resistance: dict[str, Any], h: dict[str, Any]) -> Sequence[Any]:
+    """A hypothesis as one row: the score's factors, how it acts per mechanism, where it enters."""
+    breakdown = h["score_breakdown"]
+    steps = [s for chain in h["explanation"]["explanations"] for s in chain if s["role"] == "partner"]
+    first = steps[0] if steps else None
+    return (resistance["label"], h["rank"], h["partner"]["label"], h["antibody"]["label"], h["kind"], h["verdict"],
+            h["score"], breakdown.get("band"), breakdown.get("net_benefit"), breakdown.get("support"),
+            breakdown.get("harm"), h["extrapolated"], h["status"], _labels(h["equivalents"]),
+            [f"{m['mechanism']['label']}: {m['status']}" for m in h["mechanisms"]],
+            [m["how"] for m in h["mechanisms"] if m.get("how")],
+            first["sentence"] if first else "", first["evidence_level"] if first else "")
 
 
 def evaluation_table(result: dict[str, Any]) -> Table:

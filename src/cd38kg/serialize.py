@@ -1,4 +1,9 @@
-"""The documented JSON shapes of results (README, "JSON output"); stable across versions."""
+"""The documented JSON shapes of results (README, "JSON output"); stable across versions.
+
+The shapes are written down as a JSON Schema shipped with the package
+(``cd38kg/schemas/answers.schema.json``), so other tools can check what they receive and the
+tests hold every answer to it.
+"""
 
 from __future__ import annotations
 
@@ -90,3 +95,18 @@ def hypotheses_json(resistance: Any, antibody: Any, hypotheses: list[Hypothesis]
         "antibody": antibody.to_json() if antibody is not None else None,
         "hypotheses": [hypothesis_json(h, i) for i, h in enumerate(hypotheses, 1)],
     }
+
+
+ANSWER_KINDS = ("explain", "hypotheses", "hypothesis", "profile")
+
+
+def answer_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one kind of answer (explain, hypotheses, hypothesis, profile)."""
+    import json
+    from importlib import resources
+
+    if kind not in ANSWER_KINDS:
+        raise ValueError(f"unknown answer kind {kind!r}; known: {', '.join(ANSWER_KINDS)}")
+    text = resources.files("cd38kg").joinpath("schemas/answers.schema.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    return {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{kind}"}
