@@ -158,6 +158,7 @@ def _group_equivalents(kb: KnowledgeBase, hypotheses: list[Hypothesis]) -> list[
         members.sort(key=sort_key)
         lead = members[0]
         lead.equivalents = [m.partner for m in members[1:]]
+        lead.equivalent_results = [m.result for m in members[1:]]
         if any(m.status == "reported" for m in members):
             lead.status = "reported"
         out.append(lead)

@@ -163,6 +163,8 @@ class Hypothesis:
     result: ExplainResult
     status: str
     equivalents: list[Entity] = field(default_factory=list)
+    #: each equivalent's own answer (its own statements and evidence, identical in kind to the lead's)
+    equivalent_results: list[ExplainResult] = field(default_factory=list)
 
     @property
     def score(self) -> float:

@@ -84,6 +84,9 @@ def hypothesis_json(hyp: Hypothesis, rank: int) -> dict[str, Any]:
         "status": hyp.status,
         "extrapolated": bool(hyp.result.extrapolated),
         "equivalents": [e.to_json() for e in hyp.equivalents],
+        "equivalents_evidence": [{"agent": e.to_json(), "entries": [m.get("entry") for m in r.mechanisms],
+                                  "extrapolated_steps": r.extrapolated}
+                                 for e, r in zip(hyp.equivalents, hyp.equivalent_results, strict=True)],
         "mechanisms": hyp.result.mechanisms,
         "explanation": explain_json(hyp.result),
     }
