@@ -34,7 +34,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import Cd38kgError
-from .graph import Edge, Key, agent_nodes, build_edges, causal_graph, nodes_of_kind
+from .graph import Edge, Key, agent_nodes, build_edges, causal_graph, nodes_of_kind, statement_index
 from .model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
 from .names import curie
 from .paths import Path, PathIndex, strength
@@ -118,14 +118,15 @@ class Engine:
                  without: set[Key] | None = None, without_findings: set[str] | None = None) -> None:
         self.facts = facts
         self.weights = weights or ScoringWeights()
-        self.edges = build_edges(facts, self.weights, without, without_findings)
+        index = statement_index(facts)  # computed once: the edges and the disputes both read it
+        self.edges = build_edges(facts, index, self.weights, without, without_findings)
         self.graph = causal_graph(self.edges)
         self.paths = PathIndex(self.graph)
         self.agents = agent_nodes(facts)
         self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
         self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
         self.antibodies = nodes_of_kind(facts, CD38.AntiCD38Antibody)
-        self._disputes = self._negative_statements(without_findings or set())
+        self._disputes = self._negative_statements(index, without_findings or set())
         self._parents: dict[str, set[str]] = defaultdict(set)
         for edge in self.edges:
             if edge.relation.is_part_of:
@@ -136,12 +137,11 @@ class Engine:
         self._blocks: dict[str, tuple[set[str], set[str]]] = {}
         self._reference: float | None = None
 
-    def _negative_statements(self, without_findings: set[str]) -> dict[tuple[str, str], list[tuple[int, Support]]]:
+    def _negative_statements(self, index: dict[Key, list[Support]],
+                             without_findings: set[str]) -> dict[tuple[str, str], list[tuple[int, Support]]]:
         """(subject, node) pairs that a finding says are *not* linked, with the claimed sign."""
-        from .graph import statement_index
-
         disputes: dict[tuple[str, str], list[tuple[int, Support]]] = defaultdict(list)
-        for (s, p, o), supports in statement_index(self.facts).items():
+        for (s, p, o), supports in index.items():
             relation = self.facts.relations[p]
             for support in supports:
                 if support.finding.is_negative and support.finding.iri not in without_findings:

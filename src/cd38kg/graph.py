@@ -142,12 +142,12 @@ def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: 
     return weight, level
 
 
-def build_edges(facts: Facts, weights: ScoringWeights, without: set[Key] | None = None,
-                without_findings: set[str] | None = None) -> list[Edge]:
-    """Every sourced causal edge, minus the statements or findings the user ablated."""
+def build_edges(facts: Facts, index: dict[Key, list[Support]], weights: ScoringWeights,
+                without: set[Key] | None = None, without_findings: set[str] | None = None) -> list[Edge]:
+    """Every sourced causal edge of the :func:`statement_index`, minus the statements or findings
+    the user ablated."""
     without = without or set()
     without_findings = without_findings or set()
-    index = statement_index(facts)
     materialised = set(facts.triples)
     edges = []
     for key in sorted(index):
