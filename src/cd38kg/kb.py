@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from .hypotheses import Evaluation
     from .profile import ProfileResult
+    from .store.base import KnowledgeStore
 
 
 class KnowledgeBase:
@@ -46,14 +47,21 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache",
-             bundled_data: bool = True) -> KnowledgeBase:
+             bundled_data: bool = True, store: KnowledgeStore | None = None) -> KnowledgeBase:
         """Load the bundled knowledge base plus user extension files (Turtle, TSV, KGX, INDRA JSON).
 
         ``reason="cache"`` uses cached reasoner inferences when the inputs are unchanged
         and runs HermiT otherwise; ``"always"`` forces a fresh run (as ``validate`` does).
         ``bundled_data=False`` loads only the bundled ontology, not its entities and findings.
+        ``store`` is where the knowledge base lives (:func:`cd38kg.store.open_store`: in memory
+        by default, an on-disk Oxigraph directory, or a SPARQL endpoint).
         """
-        return cls(load([Path(p) for p in extras], reason=reason, bundled_data=bundled_data))
+        return cls(load([Path(p) for p in extras], reason=reason, bundled_data=bundled_data, store=store))
+
+    @property
+    def store(self) -> KnowledgeStore:
+        """The backend holding the knowledge base."""
+        return self._loaded.store
 
     @property
     def dataset(self) -> Dataset:
@@ -70,27 +78,21 @@ class KnowledgeBase:
 
         Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred``,
         ``graph/claims`` and (when ``include_derived``) ``graph/derived``; the default graph
-        is their union. Built on demand, so the engine's own dataset never contains claims.
+        is their union. A bulk copy into a new in-memory store, so the engine's own dataset
+        never contains claims or its own conclusions.
         """
-        from rdflib import URIRef
+        import pyoxigraph
 
-        from .store import new_dataset
-        from .vocab import CLAIMS_GRAPH, DERIVED_GRAPH
+        from .store.base import copy_graphs, dataset_over
+        from .vocab import DERIVED_GRAPH
 
-        full = new_dataset()
-        for graph in self.dataset.graphs():
-            if len(graph):
-                target = full.graph(graph.identifier)
-                for triple in graph:
-                    target.add(triple)
-        claims = full.graph(URIRef(CLAIMS_GRAPH))
-        for triple in self.claims_graph:
-            claims.add(triple)
+        full = pyoxigraph.Store()
+        copy_graphs(self.store.oxigraph, full)
+        copy_graphs(self._loaded.claims_store, full)
         if include_derived:
-            derived = full.graph(URIRef(DERIVED_GRAPH))
-            for triple in self.derived_strategies():
-                derived.add(triple)
-        return full
+            full.bulk_load(self.derived_ntriples(), pyoxigraph.RdfFormat.N_TRIPLES,
+                           to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
+        return dataset_over(full)
 
     def derived_strategies(self) -> list[tuple[Any, Any, Any]]:
         """Triples describing the engine's ranked hypotheses for every resistance mechanism.
@@ -104,6 +106,39 @@ class KnowledgeBase:
         from .hypotheses import strategy_triples
 
         return strategy_triples(self)
+
+    def derived_ntriples(self) -> bytes:
+        """:meth:`derived_strategies` as N-Triples, computed once per knowledge base and code version.
+
+        Ranking every resistance mechanism is most of a named query's cost, so the result is
+        cached beside the reasoner's inferences, keyed by the store's fingerprint (which
+        covers the inputs and the code) and the literature claims (which set the status).
+        """
+        import hashlib
+
+        import pyoxigraph
+
+        from .loader import code_key
+        from .reasoning import cache_dir
+        from .resources import claims_file
+        from .store import write_text
+        from .store.base import to_ox
+
+        key = hashlib.sha256("\0".join([self._loaded.manifest.key, code_key(),
+                                          hashlib.sha256(claims_file().read_bytes()).hexdigest()]).encode()).hexdigest()
+        path = cache_dir() / f"derived-{key}.nt"
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+        text = pyoxigraph.serialize((pyoxigraph.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in self.derived_strategies()),
+                                    format=pyoxigraph.RdfFormat.N_TRIPLES)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(text.decode(), path)
+        except (OSError, Cd38kgError):
+            pass  # an unwritable cache only costs the next run the same work
+        return text
 
     @property
     def extras(self) -> list[Path]:

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from rdflib.term import Node
 
     from .kb import KnowledgeBase
+    from .store.base import KnowledgeStore
 
 #: Output formats by the query forms they apply to (``xml`` is RDF/XML for graphs).
 RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv")
@@ -72,6 +73,9 @@ _COLUMN = re.compile(r"@column\s+(?P<name>[A-Za-z_]\w*)(?:\s+(?P<description>.*)
 _FORM_NAMES = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
                "DescribeQuery": "DESCRIBE"}
 _TABLE_CELL = 48
+#: The derived graph and its terms (:meth:`cd38kg.kb.KnowledgeBase.derived_strategies`), by local name.
+_DERIVED_VOCABULARY = re.compile(r"graph/derived|DerivedStrategy|strategy(?:Against|Antibody|Partner)"
+                                 r"|derived(?:Kind|Verdict|Score|Rank|Status|Mechanism)")
 
 
 class QueryError(Cd38kgError):
@@ -588,8 +592,14 @@ def _graph_text(triples: Sequence[tuple[Node, Node, Node]], fmt: str, note: str 
 # -- the command line -----------------------------------------------------------------------
 
 
+def reads_derived(text: str) -> bool:
+    """True when a query names the derived graph or its vocabulary, the only queries that need
+    the engine's ranked strategies (every other query runs without computing them)."""
+    return bool(_DERIVED_VOCABULARY.search(text))
+
+
 def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Sequence[str] = (),
-                  list_only: bool = False, timeout: float = DEFAULT_TIMEOUT) -> str:
+                  list_only: bool = False, timeout: float = DEFAULT_TIMEOUT, store: KnowledgeStore | None = None) -> str:
     """What ``cd38kg query`` prints: the query list, or one query's results in ``fmt``.
 
     The query is checked, then run and written, in worker processes killed after
@@ -609,9 +619,9 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
     form = _bounded(inspect_query, query.text, timeout)
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase.load(extras=extras)
+    kb = KnowledgeBase.load(extras=extras, store=store)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
-    dataset = kb.sparql_dataset()
+    dataset = kb.sparql_dataset(include_derived=reads_derived(query.text))
     return _bounded(lambda bound: render(execute(dataset, bound, form=form), fmt), text, timeout)
 
 

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from rdflib import Dataset
 
     from .kb import KnowledgeBase
+    from .store.base import KnowledgeStore
 
 DEFAULT_PORT = 8038
 MAX_BODY = 1 << 20
@@ -733,8 +734,8 @@ def make_server(kb: KnowledgeBase, dataset: Dataset, host: str = "127.0.0.1", po
 
 def serve(extras: Sequence[str] = (), host: str = "127.0.0.1", port: int = DEFAULT_PORT, timeout: float = 10.0,
           max_rows: int = 10_000, cors: str | None = None, allowed_hosts: Sequence[str] = (),
-          max_concurrent: int = 4) -> None:
-    """Load the knowledge base and serve it until interrupted (``cd38kg serve``)."""
+          max_concurrent: int = 4, store: KnowledgeStore | None = None) -> None:
+    """Load the knowledge base (into ``store``, default the configured one) and serve it until interrupted."""
     if timeout <= 0 or max_rows <= 0 or max_concurrent <= 0:
         raise Cd38kgError("--timeout, --max-rows and --max-concurrent must be positive")
     from .kb import KnowledgeBase
@@ -743,7 +744,7 @@ def serve(extras: Sequence[str] = (), host: str = "127.0.0.1", port: int = DEFAU
         print(f"cd38kg: warning: listening on {host}, not only on this machine: anyone who can reach this port "
               "can query the knowledge base, and the endpoint has no authentication; to share it, keep it on "
               "127.0.0.1 behind a reverse proxy that authenticates (see the README)", file=sys.stderr, flush=True)
-    kb = KnowledgeBase.load(extras=extras)
+    kb = KnowledgeBase.load(extras=extras, store=store)
     settings = Settings(timeout=timeout, max_rows=max_rows, cors_origin=cors, max_concurrent=max_concurrent)
     server = make_server(kb, kb.sparql_dataset(), host, port, settings, allowed_hosts)
     print(f"cd38kg: SPARQL endpoint at {server.url}sparql, query editor at {server.url} "

@@ -1,16 +1,11 @@
-"""Loading RDF into an rdflib Dataset: the one place the storage backend is chosen.
+"""Reading and writing the user's files, and RDF parsing with errors a person can act on.
 
-The default backend is Oxigraph through oxrdflib. On this knowledge base it parses the
-bundled Turtle about 20x faster and answers SPARQL about 30x faster than rdflib's
-in-memory store (numbers in the README; ``benchmarks/bench_store.py`` re-measures them).
-Known oxrdflib traps are handled here: queries are passed as strings (``prepareQuery``
-would silently fall back to rdflib's slow engine), parameters are bound with a trailing
-``VALUES`` clause (oxrdflib refuses ``initBindings`` for unprojected variables), and every
-graph has a fixed IRI.
-
-User files are untrusted: only Turtle, N-Triples and TSV are read. Nothing is fetched
-(Turtle has no import mechanism and ``owl:imports`` is never followed), and RDF/XML and
-JSON-LD are refused because their parsers expand entities or fetch remote contexts.
+User files are untrusted: only Turtle, N-Triples and TSV are read, never more than a size
+cap, only regular files. Nothing is fetched (Turtle has no import mechanism and
+``owl:imports`` is never followed), and RDF/XML and JSON-LD are refused because their
+parsers expand entities or fetch remote contexts. Parsing uses Oxigraph's parser through
+oxrdflib (``ox-turtle``), 20x faster than rdflib's own; SPARQL parameters are bound with a
+trailing ``VALUES`` clause (oxrdflib refuses ``initBindings`` for unprojected variables).
 """
 
 from __future__ import annotations
@@ -22,12 +17,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Cd38kgError, InputFileError
+from ..errors import Cd38kgError, InputFileError
 
 if TYPE_CHECKING:
-    from rdflib import Dataset, Graph
+    import pyoxigraph
+    from rdflib import Graph
 
-BACKENDS = ("oxigraph", "memory")
 RDF_SUFFIXES = {".ttl": "turtle", ".turtle": "turtle", ".nt": "nt"}
 REFUSED_SUFFIXES = {
     ".rdf": "RDF/XML", ".owl": "RDF/XML", ".xml": "RDF/XML", ".jsonld": "JSON-LD", ".json": "JSON-LD",
@@ -35,34 +30,12 @@ REFUSED_SUFFIXES = {
 _OX_LINE = re.compile(r"(?:Parser error )?(?:at|between) line (\d+)[^:]*: (.*)")
 
 
-def backend_name() -> str:
-    """The storage backend: ``CD38KG_STORE`` if set, else Oxigraph."""
-    name = os.environ.get("CD38KG_STORE", "oxigraph")
-    if name not in BACKENDS:
-        raise Cd38kgError(f"CD38KG_STORE={name!r} is not a known store; use one of {', '.join(BACKENDS)}")
-    return name
-
-
-def new_dataset() -> Dataset:
-    """An empty Dataset whose default graph is the union of its named graphs."""
-    from rdflib import Dataset
-
-    if backend_name() == "oxigraph":
-        import oxrdflib  # noqa: F401  (registers the "Oxigraph" store plugin)
-
-        return Dataset(store="Oxigraph", default_union=True)
-    return Dataset(default_union=True)
-
-
 def new_graph() -> Graph:
-    """A standalone graph on the chosen backend."""
+    """A standalone graph over its own in-memory Oxigraph store, for staging and small files."""
+    import oxrdflib  # noqa: F401  (registers the "Oxigraph" store plugin)
     from rdflib import Graph
 
-    if backend_name() == "oxigraph":
-        import oxrdflib  # noqa: F401
-
-        return Graph(store="Oxigraph")
-    return Graph()
+    return Graph(store="Oxigraph")
 
 
 def max_input_bytes() -> int:
@@ -152,22 +125,35 @@ def rdf_format(path: Path) -> str:
 
 
 def parse_into(graph: Graph, path: Path, text: str | None = None) -> None:
-    """Parse one Turtle/N-Triples file into ``graph``, reporting syntax errors with their line."""
+    """Parse one Turtle/N-Triples file into an rdflib ``graph``, reporting syntax errors with their line."""
     fmt = rdf_format(path)
     data = read_text(path) if text is None else text
     try:
-        if backend_name() == "oxigraph":
-            graph.parse(data=data, format="ox-turtle" if fmt == "turtle" else "ox-ntriples",
-                        publicID=path.resolve().as_uri())
-        else:
-            graph.parse(data=data, format=fmt, publicID=path.resolve().as_uri())
+        graph.parse(data=data, format="ox-turtle" if fmt == "turtle" else "ox-ntriples",
+                    publicID=path.resolve().as_uri())
+    except Exception as err:  # Oxigraph's SyntaxError, rdflib's BadSyntax and friends
+        raise syntax_error(path, fmt, err) from None
+
+
+def load_into(store: pyoxigraph.Store, path: Path, graph: str, text: str | None = None) -> None:
+    """Bulk-load one Turtle/N-Triples file into a named graph of a pyoxigraph store."""
+    import pyoxigraph as ox
+
+    fmt = rdf_format(path)
+    data = read_text(path) if text is None else text
+    try:
+        store.bulk_load(data, ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.N_TRIPLES,
+                        base_iri=path.resolve().as_uri(), to_graph=ox.NamedNode(graph))
     except SyntaxError as err:
-        match = _OX_LINE.search(str(err))
-        if match:
-            raise InputFileError(str(path), f"bad {fmt} syntax: {match.group(2)}", int(match.group(1))) from None
-        raise _rdflib_syntax_error(path, fmt, err) from None
-    except Exception as err:  # rdflib's BadSyntax and friends
-        raise _rdflib_syntax_error(path, fmt, err) from None
+        raise syntax_error(path, fmt, err) from None
+
+
+def syntax_error(path: Path, fmt: str, err: Exception) -> InputFileError:
+    """A parser's error as one line naming the file and line."""
+    match = _OX_LINE.search(str(err))
+    if match:
+        return InputFileError(str(path), f"bad {fmt} syntax: {match.group(2)}", int(match.group(1)))
+    return _rdflib_syntax_error(path, fmt, err)
 
 
 def _rdflib_syntax_error(path: Path, fmt: str, err: Exception) -> InputFileError:

@@ -1,0 +1,101 @@
+"""An on-disk Oxigraph store (``--store DIR``): load once, reopen in well under a second.
+
+``DIR/oxigraph`` is an ordinary Oxigraph database (RocksDB), so the Oxigraph server can
+serve the same directory (``oxigraph serve-read-only --location DIR/oxigraph``).
+``DIR/cd38kg-store.json`` records the fingerprint of the inputs it was loaded from; a
+store loaded from other inputs (another ``--extra``, an edited file, a newer cd38kg) is
+emptied and loaded again, and the manifest is removed first so a load broken off halfway
+is never taken for a complete one. A store that holds the inputs is opened read-only, so
+several commands (and a server) can read it at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import Cd38kgError
+from ..progress import say
+from .base import Manifest
+from .files import write_text
+
+if TYPE_CHECKING:
+    import pyoxigraph
+
+MANIFEST = "cd38kg-store.json"
+DATA = "oxigraph"
+
+
+class DiskStore:
+    """An Oxigraph database in a directory, with the manifest of what it holds beside it."""
+
+    name = "disk"
+    loads_inputs = True
+
+    def __init__(self, location: str | None = None) -> None:
+        if not location:
+            raise Cd38kgError("the disk store needs a directory: give --store DIR (or set CD38KG_STORE_DIR)")
+        self.directory = Path(location).expanduser()
+        if self.directory.exists() and not self.directory.is_dir():
+            raise Cd38kgError(f"--store {self.directory}: not a directory")
+        if self.directory.is_dir():
+            foreign = sorted(p.name for p in self.directory.iterdir() if p.name not in (MANIFEST, DATA))
+            if foreign:
+                raise Cd38kgError(f"--store {self.directory}: not a cd38kg store (it holds {foreign[0]!r}"
+                                  f"{' and more' if len(foreign) > 1 else ''}); give a new or empty directory")
+        self._store: pyoxigraph.Store | None = None
+
+    @property
+    def oxigraph(self) -> pyoxigraph.Store:
+        if self._store is None:
+            raise Cd38kgError(f"the store in {self.directory} is not open")
+        return self._store
+
+    def holding(self, key: str) -> Manifest | None:
+        import pyoxigraph
+
+        manifest = self._manifest()
+        if manifest is None:
+            return None
+        if manifest.key != key:
+            say(f"The store in {self.directory} was loaded from other inputs; loading it again")
+            return None
+        try:
+            self._store = pyoxigraph.Store.read_only(str(self.directory / DATA))
+        except OSError as err:
+            raise Cd38kgError(f"cannot open the store in {self.directory}: {_first_line(err)}") from None
+        return manifest
+
+    def begin(self) -> pyoxigraph.Store:
+        import pyoxigraph
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            (self.directory / MANIFEST).unlink(missing_ok=True)
+            self._store = pyoxigraph.Store(str(self.directory / DATA))
+            self._store.clear()
+        except OSError as err:
+            raise Cd38kgError(f"cannot write the store in {self.directory}: {_first_line(err)} "
+                              "(is another cd38kg or oxigraph process using it?)") from None
+        return self._store
+
+    def commit(self, manifest: Manifest) -> None:
+        self.oxigraph.flush()
+        write_text(manifest.to_json(), self.directory / MANIFEST)
+
+    def describe(self) -> str:
+        return str(self.directory)
+
+    def _manifest(self) -> Manifest | None:
+        path = self.directory / MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            return Manifest.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError) as err:
+            raise Cd38kgError(f"--store {self.directory}: unreadable {MANIFEST} ({_first_line(err)}); "
+                              "delete the directory to start again") from None
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err) or type(err).__name__).splitlines()[0]

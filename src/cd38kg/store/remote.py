@@ -1,0 +1,249 @@
+"""Any SPARQL 1.1 endpoint (``--endpoint URL``): a lab's Oxigraph or Virtuoso server.
+
+The engine never pulls a whole remote graph. It fetches the bounded neighbourhood its
+questions can reach (the nodes within the path-length limit of every anti-CD38 antibody,
+resistance and mechanism of action, following relations in both directions), the findings
+about those nodes with their sources, and the vocabulary fact selection reads (classes,
+relations, evidence levels). That copy goes into a local in-memory Oxigraph store and is
+the knowledge base for the rest of the process: ``explain``, ``hypotheses``, ``profile`` and
+``query`` all answer over it. Quads are fetched with ``SELECT ?g ?s ?p ?o`` rather than
+``CONSTRUCT`` so the named graphs (curated, asserted, inferred) keep their names.
+
+Servers fail in ways that look like success; each becomes a one-line error:
+
+* Virtuoso cuts answers at ``ResultSetMaxRows`` (10,000 by default) without saying so in
+  the body; the ``X-SPARQL-MaxRows`` header gives it away.
+* Virtuoso answers a query stopped at its time limit with 200 and partial results,
+  flagged by ``X-SQL-State: S1TAT``.
+* Virtuoso refuses updates (and other forbidden work) with HTTP 500.
+* Oxigraph's server answers a query cancelled mid-stream with 200 and an error message
+  where the rest of the results should be: the body does not parse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Cd38kgError
+from ..progress import step
+from ..vocab import CD38, OWL, RDF
+from .base import Manifest
+
+if TYPE_CHECKING:
+    import pyoxigraph
+
+#: Seconds one request may take (``CD38KG_ENDPOINT_TIMEOUT``).
+DEFAULT_TIMEOUT = 60.0
+#: IRIs per ``VALUES`` block: small enough for a GET-sized form and well under row caps.
+BATCH = 200
+#: Steps from the seeds: the longest path the engine searches (``ScoringWeights.max_path_length``).
+DEFAULT_HOPS = 5
+SEED_CLASSES = (CD38.AntiCD38Antibody, CD38.ResistanceMechanism, CD38.MechanismOfAction)
+SCHEMA_CLASSES = (OWL.Ontology, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty,
+                  OWL.AllDisjointClasses, CD38.EvidenceLevel, CD38.ExpressionLevel)
+#: Relations that link a record to shared reference nodes; following them would reach everything.
+NOT_FOLLOWED = (CD38.source, CD38.evidenceLevel, CD38.subject, CD38.predicate, CD38.object)
+_RESULTS_JSON = "application/sparql-results+json"
+
+
+class EndpointError(Cd38kgError):
+    """The endpoint could not be reached or gave an answer that cannot be trusted."""
+
+
+class RemoteStore:
+    """A SPARQL 1.1 endpoint, read through a local copy of the neighbourhood the engine needs."""
+
+    name = "remote"
+    loads_inputs = False
+
+    def __init__(self, location: str | None = None, hops: int = DEFAULT_HOPS) -> None:
+        if not location:
+            raise Cd38kgError("the remote store needs an endpoint: give --endpoint URL (or set CD38KG_ENDPOINT)")
+        parsed = urllib.parse.urlsplit(location)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise Cd38kgError(f"--endpoint {location!r}: give an http:// or https:// URL of a SPARQL endpoint")
+        self.url = location
+        self.hops = hops
+        value = os.environ.get("CD38KG_ENDPOINT_TIMEOUT", str(DEFAULT_TIMEOUT))
+        try:
+            self.timeout = float(value)
+        except ValueError:
+            raise Cd38kgError(f"CD38KG_ENDPOINT_TIMEOUT={value!r} is not a number of seconds") from None
+        self._store: pyoxigraph.Store | None = None
+        self._manifest: Manifest | None = None
+        self._blank_prefix = 0
+
+    @property
+    def oxigraph(self) -> pyoxigraph.Store:
+        if self._store is None:
+            self.holding("")
+        assert self._store is not None  # noqa: S101  (holding fills it)
+        return self._store
+
+    def holding(self, key: str) -> Manifest | None:
+        """Fetch the neighbourhood once per process; the manifest's key fingerprints what came back."""
+        if self._manifest is None:
+            import pyoxigraph
+
+            self._store = pyoxigraph.Store()
+            with step(f"Fetching the knowledge base's neighbourhood from {self.url}"):
+                self._fetch(self._store)
+            self._manifest = Manifest(key=_content_key(self._store))
+        return self._manifest
+
+    def begin(self) -> pyoxigraph.Store:
+        raise Cd38kgError("an endpoint's knowledge base is loaded on its server, not by cd38kg")
+
+    def commit(self, manifest: Manifest) -> None:
+        raise Cd38kgError("an endpoint's knowledge base is loaded on its server, not by cd38kg")
+
+    def describe(self) -> str:
+        return self.url
+
+    # -- what is fetched ------------------------------------------------------------------
+
+    def _fetch(self, store: pyoxigraph.Store) -> None:
+        kinds = " ".join(f"<{k}>" for k in SCHEMA_CLASSES)
+        store.bulk_extend(self._quads(f"""SELECT ?g ?s ?p ?o ?p2 ?o2 WHERE {{
+  VALUES ?kind {{ {kinds} }} GRAPH ?t {{ ?s <{RDF.type}> ?kind }}
+  GRAPH ?g {{ ?s ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p2 ?o2 }} }} }}"""))
+        seeds = " ".join(f"<{k}>" for k in SEED_CLASSES)
+        nodes = {row["x"] for row in self._select(
+            f"SELECT DISTINCT ?x WHERE {{ VALUES ?kind {{ {seeds} }} GRAPH ?g {{ ?x <{RDF.type}> ?kind }} FILTER(isIRI(?x)) }}")}
+        frontier = set(nodes)
+        skip = " ".join(f"<{p}>" for p in NOT_FOLLOWED)
+        for _ in range(self.hops):
+            reached: set[str] = set()
+            for batch in _batches(sorted(frontier)):
+                reached |= {row["n"] for row in self._select(f"""SELECT DISTINCT ?n WHERE {{
+  VALUES ?x {{ {batch} }}
+  GRAPH ?g {{ {{ ?x ?p ?n }} UNION {{ ?n ?p ?x }} }} GRAPH ?h {{ ?p <{RDF.type}> <{OWL.ObjectProperty}> }}
+  FILTER(isIRI(?n) && ?p NOT IN ({skip.replace(" ", ", ")})) }}""")}
+            frontier = reached - nodes
+            nodes |= frontier
+            if not frontier:
+                break
+        records: set[str] = set()
+        for batch in _batches(sorted(nodes)):
+            records |= {row["f"] for row in self._select(f"""SELECT DISTINCT ?f WHERE {{
+  VALUES ?x {{ {batch} }} GRAPH ?g {{ {{ ?f <{CD38.subject}> ?x }} UNION {{ ?f <{CD38.object}> ?x }} }} }}""")}
+        described = nodes | records
+        self._describe(store, described)
+        # One more level, without hopping: the sources, evidence levels and boundary
+        # entities the fetched statements name, so each has its label.
+        quads = list(store.quads_for_pattern(None, None, None, None))
+        named = ({q.object.value for q in quads if type(q.object).__name__ == "NamedNode"}
+                 - {q.subject.value for q in quads if type(q.subject).__name__ == "NamedNode"} - described)
+        self._describe(store, named)
+
+    def _describe(self, store: pyoxigraph.Store, subjects: Iterable[str]) -> None:
+        for batch in _batches(sorted(subjects)):
+            store.bulk_extend(self._quads(f"""SELECT ?g ?s ?p ?o ?p2 ?o2 WHERE {{
+  VALUES ?s {{ {batch} }} GRAPH ?g {{ ?s ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p2 ?o2 }} }} }}"""))
+
+    def _quads(self, query: str) -> Iterator[Any]:
+        """Quads from a ``?g ?s ?p ?o [?p2 ?o2]`` SELECT (the optional pair describes a blank object)."""
+        import pyoxigraph as ox
+
+        self._blank_prefix += 1
+        rows = self._select(query, terms=True)
+        for row in rows:
+            graph = row["g"]
+            yield ox.Quad(row["s"], row["p"], row["o"], graph)
+            if "p2" in row:
+                yield ox.Quad(row["o"], row["p2"], row["o2"], graph)
+
+    # -- the protocol ---------------------------------------------------------------------
+
+    def _select(self, query: str, terms: bool = False) -> list[dict[str, Any]]:
+        """Rows of a SELECT: plain strings, or pyoxigraph terms when ``terms``."""
+        document = self._post(query)
+        prefix = f"r{self._blank_prefix}x"
+        return [{name: (_term(cell, prefix) if terms else cell["value"]) for name, cell in binding.items()}
+                for binding in document["results"]["bindings"]]
+
+    def _post(self, query: str) -> dict[str, Any]:
+        body = urllib.parse.urlencode({"query": query}).encode()
+        request = urllib.request.Request(self.url, data=body, method="POST", headers={  # noqa: S310
+            "Accept": _RESULTS_JSON, "Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                data = response.read()
+                headers = response.headers
+        except urllib.error.HTTPError as err:
+            raise EndpointError(_http_error(self.url, err)) from None
+        except TimeoutError:
+            raise EndpointError(f"the endpoint {self.url} did not answer within {self.timeout:g} s "
+                                "(CD38KG_ENDPOINT_TIMEOUT allows more)") from None
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise EndpointError(f"cannot reach the SPARQL endpoint {self.url}: {reason}") from None
+        return check_answer(self.url, data, headers)
+
+
+def check_answer(url: str, data: bytes, headers: Any) -> dict[str, Any]:
+    """The SPARQL JSON results in a 200 answer, or the reason they cannot be trusted."""
+    if (headers.get("X-SQL-State") or "").strip().upper() == "S1TAT":
+        raise EndpointError(f"the endpoint {url} stopped the query at its time limit and sent partial results "
+                            "(Virtuoso's X-SQL-State S1TAT); raise MaxQueryExecutionTime in virtuoso.ini")
+    kind = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if kind != _RESULTS_JSON and not kind.endswith("+json") and kind != "application/json":
+        raise EndpointError(f"{url} does not answer like a SPARQL endpoint (it sent {kind or 'no content type'}, "
+                            f"not {_RESULTS_JSON}); give the URL of its query service, e.g. .../sparql or .../query")
+    try:
+        document = json.loads(data.decode("utf-8"))
+        rows = document["results"]["bindings"]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        tail = data.decode("utf-8", "replace").strip().splitlines()[-1:] or ["an empty answer"]
+        raise EndpointError(f"the endpoint {url} broke off its answer (a cancelled or failed query answered "
+                            f"with status 200): {tail[0][-200:]}") from None
+    cap = (headers.get("X-SPARQL-MaxRows") or "").strip()
+    if cap.isdigit() and len(rows) >= int(cap):
+        raise EndpointError(f"the endpoint {url} cut the answer at {cap} rows (Virtuoso's ResultSetMaxRows); "
+                            "raise ResultSetMaxRows in virtuoso.ini")
+    return document
+
+
+def _http_error(url: str, err: urllib.error.HTTPError) -> str:
+    text = err.read().decode("utf-8", "replace").strip() if err.fp else ""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), err.reason or "")
+    if err.code == 500 and ("SR186" in text or "permission" in text.lower()):
+        return f"the endpoint {url} refused the request (HTTP 500, no permission; Virtuoso answers so for updates): {first}"
+    return f"the endpoint {url} answered HTTP {err.code}: {first[:200]}"
+
+
+def _term(cell: dict[str, str], blank_prefix: str) -> Any:
+    """One SPARQL JSON result cell as a pyoxigraph term (blank nodes made unique per answer)."""
+    import pyoxigraph as ox
+
+    kind, value = cell.get("type"), cell.get("value", "")
+    if kind == "uri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(blank_prefix + "".join(c for c in value if c.isalnum()))
+    if "xml:lang" in cell:
+        return ox.Literal(value, language=cell["xml:lang"])
+    datatype = cell.get("datatype")
+    return ox.Literal(value, datatype=ox.NamedNode(datatype) if datatype else None)
+
+
+def _batches(iris: list[str]) -> Iterator[str]:
+    for start in range(0, len(iris), BATCH):
+        yield " ".join(f"<{iri}>" for iri in iris[start:start + BATCH])
+
+
+def _content_key(store: pyoxigraph.Store) -> str:
+    """A fingerprint of what was fetched (blank-node labels aside), for the caches keyed by content."""
+    lines = sorted(str(q) for q in store.quads_for_pattern(None, None, None, None)
+                   if "BlankNode" not in (type(q.subject).__name__, type(q.object).__name__))
+    digest = hashlib.sha256(f"remote:{len(lines)}\n".encode())
+    for line in lines:
+        digest.update(line.encode() + b"\n")
+    return digest.hexdigest()
