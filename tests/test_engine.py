@@ -144,6 +144,10 @@ def test_weights_are_configurable(kb, tmp_path):
     bad.write_text('{"evidense": {}}')
     with pytest.raises(Cd38kgError, match="unknown weight"):
         ScoringWeights.from_file(bad)
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        bad.write_text('{"contested": %s}' % constant)
+        with pytest.raises(Cd38kgError, match="not a weight"):
+            ScoringWeights.from_file(bad)
 
 
 def test_results_are_deterministic(kb):

@@ -75,8 +75,11 @@ class ScoringWeights:
     def from_file(cls, path: str | Path) -> ScoringWeights:
         """Weights from a JSON file holding any subset of the fields (others keep defaults)."""
         text = read_text(Path(path))
+        def refuse(constant: str) -> None:
+            raise Cd38kgError(f"{path}: {constant} is not a weight; weights are finite numbers")
+
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=refuse)
         except json.JSONDecodeError as err:
             raise Cd38kgError(f"{path}:{err.lineno}: bad JSON in weights file: {err.msg}") from None
         if not isinstance(data, dict):
