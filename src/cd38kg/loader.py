@@ -9,25 +9,37 @@ Named graphs keep the layers apart:
   classification applied to the individuals by :func:`cd38kg.reasoning.infer`;
 The literature claims (what the reviews propose) are parsed into a separate graph that
 is not part of this dataset, so the derivation cannot read them.
+
+The layers go into the chosen store (:mod:`cd38kg.store`) in bulk. A store that already
+holds the knowledge base for the same inputs (an on-disk store reopened) is used as is;
+otherwise the bundled Turtle is bulk-loaded and the extension layer (the extras' triples
+and the projected findings) comes from a cache of N-Quads keyed by the inputs' fingerprint,
+beside the inference cache, so an unchanged extension is never parsed or resolved again.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import Cd38kgError
 from .facts import Facts, select_facts
 from .io import check_extension_path, read_extension
 from .progress import say
-from .reasoning import cached_inferences, fingerprint, infer, inferences_ntriples, parse_inferences, store_inferences
+from .reasoning import cache_dir, cached_inferences, fingerprint, infer, inferences_ntriples, parse_inferences, store_inferences
 from .resources import claims_file, ontology_files
-from .store import new_dataset, new_graph, parse_into, read_text
-from .vocab import ASSERTED_GRAPH, CD38, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
+from .store import open_store, read_text, write_text
+from .store.base import Manifest, add_triples, dataset_over, to_ox
+from .store.files import load_into
+from .vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
 
 if TYPE_CHECKING:
+    import pyoxigraph
     from rdflib import Dataset, Graph
+
+    from .store.base import KnowledgeStore
 
 ReasonMode = Literal["cache", "always", "never"]
 
@@ -41,14 +53,19 @@ class Loaded:
     facts: Facts
     files: list[Path]
     extras: list[Path]
+    store: KnowledgeStore
+    claims_store: pyoxigraph.Store
+    manifest: Manifest
     new_entities: list[str] = field(default_factory=list)
     inference_key: str = ""
     reasoned_now: bool = False
     notes: list[str] = field(default_factory=list)
 
 
-def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled_data: bool = True) -> Loaded:
-    """Load the bundled knowledge base plus ``extras`` and attach the reasoner's inferences.
+def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled_data: bool = True,
+         store: KnowledgeStore | None = None) -> Loaded:
+    """Load the bundled knowledge base plus ``extras`` into ``store`` (default: the configured
+    one, see :func:`cd38kg.store.open_store`) and attach the reasoner's inferences.
 
     ``bundled_data=False`` keeps only the ontology (classes, relations, evidence levels)
     of the bundled files, so the extras alone supply the entities and findings (a KGX
@@ -57,63 +74,150 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
     extras = [Path(p) for p in extras or []]
     for path in extras:
         check_extension_path(path)
-    dataset = new_dataset()
-    curated = dataset.graph(_uri(CURATED_GRAPH))
+    store = store or open_store()
     files = ontology_files()
-    inputs = [] if bundled_data else [("bundled:schema-only", b"")]
-    bundled = curated if bundled_data else new_graph()
-    for path in files:
-        text = read_text(path)
-        parse_into(bundled, path, text)
-        inputs.append((path.name, text.encode()))
-    if not bundled_data:
-        for triple in schema_triples(bundled):
-            curated.add(triple)
-    bundled_inputs, bundled_size = list(inputs), len(curated)
-    claims = new_graph()
-    parse_into(claims, claims_file())
-
-    new_entities: list[str] = []
-    notes: list[str] = []
-    for path in extras:
-        text = read_text(path)
-        inputs.append((f"extra:{path.name}", text.encode()))
-        extension = read_extension(path, text, curated)
-        for triple in extension.triples:
-            curated.add(triple)
-        new_entities.extend(extension.new_entities)
-        notes.extend(extension.notes)
-
-    asserted = dataset.graph(_uri(ASSERTED_GRAPH))
-    for triple in project_findings(curated):
-        asserted.add(triple)
-
-    # Extras that add no triple (an empty file, restatements) change nothing the reasoner sees.
-    added = len(curated) > bundled_size
-    key = fingerprint(inputs if added else bundled_inputs)
-    inferred_text = None if reason == "always" else cached_inferences(key)
     reasoned_now = False
+    if not store.loads_inputs:
+        if extras:
+            raise Cd38kgError(f"--extra cannot be used with --endpoint: load {extras[0].name} into the server "
+                              f"at {store.describe()} instead")
+        manifest = store.holding("")
+    else:
+        bundled = [(path, read_text(path)) for path in files]
+        added = [(path, read_text(path)) for path in extras]
+        inputs = ([] if bundled_data else [("bundled:schema-only", b"")]) + [(p.name, t.encode()) for p, t in bundled]
+        inputs_key = fingerprint(inputs + [(f"extra:{p.name}", t.encode()) for p, t in added])
+        key = fingerprint([("inputs", inputs_key.encode()), ("code", code_key().encode())])
+        manifest = None if reason == "always" else store.holding(key)
+        if manifest is None:
+            manifest, reasoned_now = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
+            store.commit(manifest)
+    claims, claims_store = read_claims()
+    dataset = dataset_over(store.oxigraph)
+    facts = select_facts(dataset)
+    return Loaded(dataset=dataset, claims=claims, facts=facts, files=files, extras=extras, store=store,
+                  claims_store=claims_store, manifest=manifest, new_entities=list(manifest.new_entities),
+                  inference_key=manifest.inference_key, reasoned_now=reasoned_now, notes=list(manifest.notes))
+
+
+def read_claims() -> tuple[Graph, pyoxigraph.Store]:
+    """The literature claims in a store of their own, under the fixed ``graph/claims`` IRI."""
+    import pyoxigraph
+    from oxrdflib import OxigraphStore
+    from rdflib import Graph, URIRef
+
+    claims_store = pyoxigraph.Store()
+    load_into(claims_store, claims_file(), CLAIMS_GRAPH)
+    return Graph(store=OxigraphStore(store=claims_store), identifier=URIRef(CLAIMS_GRAPH)), claims_store
+
+
+def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list[tuple[str, bytes]],
+          bundled: list[tuple[Path, str]], added: list[tuple[Path, str]], bundled_data: bool,
+          reason: ReasonMode) -> tuple[Manifest, bool]:
+    """Load every layer into an emptied store; returns what it now holds and whether HermiT ran.
+
+    ``key`` fingerprints the inputs and the code (the store and extension caches);
+    ``inputs_key`` the inputs alone (the reasoner's cache, which outlives code changes).
+    """
+    from rdflib import URIRef
+
+    ox = store.begin()
+    dataset = dataset_over(ox)
+    curated = dataset.graph(URIRef(CURATED_GRAPH))
+    asserted = dataset.graph(URIRef(ASSERTED_GRAPH))
+    if bundled_data:
+        for path, text in bundled:
+            load_into(ox, path, CURATED_GRAPH, text)
+    else:
+        import pyoxigraph
+
+        staging = pyoxigraph.Store()
+        for path, text in bundled:
+            load_into(staging, path, CURATED_GRAPH, text)
+        add_triples(ox, schema_triples(dataset_over(staging).graph(URIRef(CURATED_GRAPH))), CURATED_GRAPH)
+    extras = [path for path, _ in added]
+    layer = None if reason == "always" else _cached_layer(key)
+    if layer is None:
+        layer = _extension_layer(ox, curated, added, bundled_inputs, key, inputs_key)
+    else:
+        import pyoxigraph
+
+        ox.bulk_load(layer.pop("nquads"), pyoxigraph.RdfFormat.N_QUADS)
+    key_used = layer["inference_key"]
     what = "the knowledge base" + "".join(f" + {p.name}" for p in extras)
+    # Extras that add no triple (an empty file, restatements) change nothing the reasoner sees.
+    extends = key_used == inputs_key and bool(extras)
+    inferred_text = None if reason == "always" else cached_inferences(key_used)
+    reasoned_now = False
     if inferred_text is None:
         if reason == "never":
             raise Cd38kgError("no cached inferences for these inputs and reasoning was disabled")
         inferred = infer(curated, asserted, what).inferred
-        say(f"Inferences cached in {store_inferences(key, inferences_ntriples(inferred))}")
+        say(f"Inferences cached in {store_inferences(key_used, inferences_ntriples(inferred))}")
         reasoned_now = True
     else:
-        if added:
+        if extends:
             say(f"Using the cached inferences for {what}")
         elif extras:
             say(f"{', '.join(p.name for p in extras)}: no new statements, so no reasoning needed")
         inferred = parse_inferences(inferred_text)
-    inferred_graph = dataset.graph(_uri(INFERRED_GRAPH))
-    from rdflib import URIRef
+    add_triples(ox, inferred, INFERRED_GRAPH)
+    return Manifest(key=key, inference_key=key_used, extras=[str(p) for p in extras],
+                    new_entities=layer["new_entities"], notes=layer["notes"]), reasoned_now
 
-    for s, p, o in inferred:
-        inferred_graph.add((URIRef(s), URIRef(p), URIRef(o)))
-    facts = select_facts(dataset)
-    return Loaded(dataset=dataset, claims=claims, facts=facts, files=files, extras=extras, new_entities=new_entities,
-                  inference_key=key, reasoned_now=reasoned_now, notes=notes)
+
+def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Path, str]],
+                     bundled_inputs: list[tuple[str, bytes]], key: str, inputs_key: str) -> dict[str, Any]:
+    """Read the extras and project every finding, add both to the store and cache them by ``key``."""
+    import pyoxigraph
+
+    before = len(ox)
+    new_entities: list[str] = []
+    notes: list[str] = []
+    quads: list[pyoxigraph.Quad] = []
+    curated_name, asserted_name = pyoxigraph.NamedNode(CURATED_GRAPH), pyoxigraph.NamedNode(ASSERTED_GRAPH)
+    for path, text in added:
+        extension = read_extension(path, text, curated)
+        extension_quads = [pyoxigraph.Quad(to_ox(s), to_ox(p), to_ox(o), curated_name) for s, p, o in extension.triples]
+        ox.bulk_extend(extension_quads)  # read_extension of the next file resolves names against this one
+        quads += extension_quads
+        new_entities.extend(extension.new_entities)
+        notes.extend(extension.notes)
+    grew = len(ox) > before
+    projected = [pyoxigraph.Quad(to_ox(s), to_ox(p), to_ox(o), asserted_name) for s, p, o in project_findings(curated)]
+    ox.bulk_extend(projected)
+    layer: dict[str, Any] = {"inference_key": inputs_key if grew else fingerprint(bundled_inputs),
+                             "new_entities": new_entities, "notes": notes}
+    path = cache_dir() / f"layers-{key}.nq"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(pyoxigraph.serialize(quads + projected, format=pyoxigraph.RdfFormat.N_QUADS).decode(), path)
+        write_text(json.dumps(layer, ensure_ascii=False), path.with_suffix(".json"))
+    except (OSError, Cd38kgError) as err:
+        say(f"could not cache the parsed extensions in {path.parent} ({err}); they will be read again next time")
+    return layer
+
+
+def _cached_layer(key: str) -> dict[str, Any] | None:
+    """The extension layer cached for inputs ``key``: its N-Quads and what reading it reported."""
+    path = cache_dir() / f"layers-{key}.nq"
+    try:
+        layer = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        layer["nquads"] = path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    return layer
+
+
+def code_key() -> str:
+    """A fingerprint of this package's code: caches of what the code computes (parsed
+    extensions, derived strategies, an on-disk store) are not reused across code changes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 #: What the ontology is made of, as opposed to the data it describes.
