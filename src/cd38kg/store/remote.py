@@ -2,7 +2,8 @@
 
 The engine never pulls a whole remote graph. It fetches the bounded neighbourhood its
 questions can reach (the nodes within the path-length limit of every anti-CD38 antibody,
-resistance and mechanism of action, following relations in both directions), the findings
+resistance and mechanism of action, members of their subclasses included, following
+relations in both directions), the findings
 about those nodes with their sources, and the vocabulary fact selection reads (classes,
 relations, evidence levels). That copy goes into a local in-memory Oxigraph store and is
 the knowledge base for the rest of the process: ``explain``, ``hypotheses``, ``profile`` and
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Cd38kgError
 from ..progress import step
-from ..vocab import CD38, OWL, RDF
+from ..vocab import CD38, OWL, RDF, RDFS
 from .base import Manifest
 
 if TYPE_CHECKING:
@@ -116,7 +117,8 @@ class RemoteStore:
   GRAPH ?g {{ ?s ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p2 ?o2 }} }} }}"""))
         seeds = " ".join(f"<{k}>" for k in SEED_CLASSES)
         nodes = {row["x"] for row in self._select(
-            f"SELECT DISTINCT ?x WHERE {{ VALUES ?kind {{ {seeds} }} GRAPH ?g {{ ?x <{RDF.type}> ?kind }} FILTER(isIRI(?x)) }}")}
+            f"SELECT DISTINCT ?x WHERE {{ VALUES ?kind {{ {seeds} }} GRAPH ?h {{ ?c <{RDFS.subClassOf}>* ?kind }} "
+            f"GRAPH ?g {{ ?x <{RDF.type}> ?c }} FILTER(isIRI(?x)) }}")}
         frontier = set(nodes)
         skip = " ".join(f"<{p}>" for p in NOT_FOLLOWED)
         for _ in range(self.hops):

@@ -1,0 +1,336 @@
+"""Store backends: one compliance test runs the same questions against every backend.
+
+The in-memory store is the reference; the on-disk store (loaded, then reopened) and a real
+Oxigraph server (the ``oxigraph`` PyPI package's CLI, started on loopback) must answer
+``query``, ``explain``, ``hypotheses`` and ``profile`` exactly as it does, over the bundled
+knowledge base plus a small extension. Virtuoso's traps are played by a fake HTTP server.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cd38kg import KnowledgeBase
+from cd38kg.errors import Cd38kgError
+from cd38kg.queries import load_query, query_command, render, run_named
+from cd38kg.resources import example_file
+from cd38kg.serialize import explain_json, hypotheses_json
+from cd38kg.store import BACKENDS, open_store
+from cd38kg.store.disk import DiskStore
+from cd38kg.store.memory import MemoryStore
+from cd38kg.store.remote import EndpointError, RemoteStore
+
+EXTENSION = "my_findings.tsv"
+#: Named queries with the parameters they are asked with; ``strategies`` reads the derived graph.
+QUERIES = {
+    "strategies": {"resistance": "CD38 downregulation"},
+    "mechanisms-of-action": {},
+    "cells-expressing": {},
+    "resistance-mechanisms": {},
+}
+EXPLAIN = [("daratumumab + ATRA", "CD38 downregulation"), ("isatuximab + pomalidomide", "CD38 downregulation")]
+HYPOTHESES = ["CD38 downregulation", "complement inhibitor upregulation"]
+#: Two drugs linked to each other only: on the server, never fetched, never in an answer.
+ISLAND_A = "https://w3id.org/cd38kg/user/island-drug-a"
+ISLAND = "".join(f"{line} <https://w3id.org/cd38kg/graph/curated> .\n" for line in (
+    f"<{ISLAND_A}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/cd38kg/vocab#Drug>",
+    f'<{ISLAND_A}> <http://www.w3.org/2000/01/rdf-schema#label> "island drug A"',
+    f"<{ISLAND_A}> <https://w3id.org/cd38kg/vocab#inhibits> <https://w3id.org/cd38kg/user/island-drug-b>",
+))
+
+
+def canonical(csv_text: str) -> list[list[list[str]]]:
+    """A CSV result as sorted rows, each cell's parts sorted: SPARQL leaves the order of tied
+    rows and of GROUP_CONCAT parts undefined, and Oxigraph's on-disk and in-memory stores
+    return them in different orders, so only the rows and the multiset of parts are the answer."""
+    import csv
+    import io
+    import re
+
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    return [rows[0], *sorted([sorted(re.split(r"[;,()]\s*", cell)) for cell in row] for row in rows[1:])]
+
+
+def answers(kb: KnowledgeBase) -> dict[str, object]:
+    """Everything the compliance test compares, as plain JSON-able data."""
+    dataset = kb.sparql_dataset()
+    out: dict[str, object] = {}
+    for name, params in QUERIES.items():
+        out[f"query {name}"] = canonical(render(run_named(kb, dataset, name, params), "csv"))
+    for combination, resistance in EXPLAIN:
+        out[f"explain {combination} vs {resistance}"] = explain_json(kb.explain(combination, resistance))
+    for resistance in HYPOTHESES:
+        found = kb.hypotheses(resistance, top=10)
+        out[f"hypotheses {resistance}"] = hypotheses_json(kb.entity(resistance), None, found)
+    out["profile"] = kb.profile(example_file("patient-relapsed.yaml")).to_json()
+    return out
+
+
+@pytest.fixture(scope="module")
+def extension() -> Path:
+    return example_file(EXTENSION)
+
+
+@pytest.fixture(scope="module")
+def reference(cache_home: Path, extension: Path) -> tuple[KnowledgeBase, dict[str, object]]:
+    kb = KnowledgeBase.load(extras=[extension], store=MemoryStore())
+    return kb, answers(kb)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(reference: tuple[KnowledgeBase, dict[str, object]],
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An Oxigraph server on loopback holding the reference knowledge base, loaded with ``oxigraph load``."""
+    beside = Path(sys.executable).parent / "oxigraph"
+    binary = shutil.which("oxigraph") or (str(beside) if beside.exists() else None)
+    if binary is None:
+        pytest.skip("the Oxigraph server is not installed (pip install oxigraph; .ci/run installs it)")
+    import pyoxigraph
+
+    folder = tmp_path_factory.mktemp("oxigraph-server")
+    dump = folder / "kb.nq"
+    reference[0].store.oxigraph.dump(str(dump), pyoxigraph.RdfFormat.N_QUADS)
+    with dump.open("a", encoding="utf-8") as handle:  # statements no question can reach
+        handle.write(ISLAND)
+    subprocess.run([binary, "load", "--location", str(folder / "db"), "--file", str(dump)], check=True,
+                   capture_output=True, timeout=120)
+    port = free_port()
+    server = subprocess.Popen([binary, "serve-read-only", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/query"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}?query=ASK%7B%7D", timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the Oxigraph server did not start: {server.stderr.read().decode()[:500]}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def disk_reopened(tmp_path: Path, extension: Path) -> KnowledgeBase:
+    KnowledgeBase.load(extras=[extension], store=DiskStore(str(tmp_path / "store")))
+    kb = KnowledgeBase.load(extras=[extension], store=DiskStore(str(tmp_path / "store")))
+    assert not kb._loaded.reasoned_now
+    return kb
+
+
+@pytest.mark.parametrize("backend", ["disk", "server"])
+def test_every_backend_answers_as_the_in_memory_one(backend: str, reference, extension: Path, tmp_path: Path,
+                                                    request: pytest.FixtureRequest) -> None:
+    """The compliance test: same questions, same answers, whichever store holds the knowledge base."""
+    if backend == "disk":
+        kb = disk_reopened(tmp_path, extension)
+    else:
+        kb = KnowledgeBase.load(store=RemoteStore(request.getfixturevalue("oxigraph_server")))
+    expected = reference[1]
+    got = answers(kb)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == expected[key], f"{backend}: {key} differs from the in-memory backend"
+
+
+def test_the_endpoint_backend_fetches_a_bounded_neighbourhood(oxigraph_server: str, reference) -> None:
+    """Only the nodes the questions can reach come over, not the whole remote graph."""
+    import pyoxigraph
+
+    remote = RemoteStore(oxigraph_server)
+    manifest = remote.holding("")
+    island = pyoxigraph.NamedNode(ISLAND_A)
+    assert not list(remote.oxigraph.quads_for_pattern(island, None, None, None))
+    ask = urllib.parse.quote(f"ASK {{ GRAPH ?g {{ <{ISLAND_A}> ?p ?o }} }}")
+    request = urllib.request.Request(f"{oxigraph_server}?query={ask}", headers={"Accept": "application/sparql-results+json"})
+    assert json.loads(urllib.request.urlopen(request, timeout=10).read())["boolean"]  # the server has it
+    assert 0 < len(remote.oxigraph) <= len(reference[0].store.oxigraph)
+    assert remote.holding("") is manifest  # fetched once per process
+
+
+def test_a_disk_store_is_reused_only_for_the_same_inputs(cache_home: Path, extension: Path, tmp_path: Path) -> None:
+    import gc
+
+    directory = str(tmp_path / "store")
+    first = KnowledgeBase.load(extras=[extension], store=DiskStore(directory))
+    manifest, entities = first._loaded.manifest, len(first.facts.entities)
+    del first
+    gc.collect()  # a store open for writing is locked, even against this process
+    reopened = DiskStore(directory)
+    assert reopened.holding(manifest.key) == manifest
+    assert reopened.holding("other inputs") is None
+    del reopened
+    gc.collect()
+    bundled_only = KnowledgeBase.load(store=DiskStore(directory))  # other inputs: loaded again
+    assert len(bundled_only.facts.entities) < entities
+    assert json.loads((tmp_path / "store" / "cd38kg-store.json").read_text())["extras"] == []
+
+
+def test_wrong_store_directories_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(Cd38kgError, match="not a cd38kg store"):
+        DiskStore(str(tmp_path))
+    with pytest.raises(Cd38kgError, match="not a directory"):
+        DiskStore(str(tmp_path / "notes.txt"))
+    with pytest.raises(Cd38kgError, match="either --store DIR or --endpoint URL"):
+        open_store(str(tmp_path), "http://127.0.0.1:1/sparql")
+
+
+def test_the_backend_is_chosen_by_name_or_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert set(BACKENDS) == {"memory", "disk", "remote"}
+    assert open_store().name == "memory"
+    assert open_store(str(tmp_path / "s")).name == "disk"
+    monkeypatch.setenv("CD38KG_ENDPOINT", "http://127.0.0.1:1/sparql")
+    assert open_store().name == "remote"
+    monkeypatch.delenv("CD38KG_ENDPOINT")
+    monkeypatch.setenv("CD38KG_STORE", "floppy")
+    with pytest.raises(Cd38kgError, match="CD38KG_STORE"):
+        open_store()
+
+
+# -- what is computed, and when -------------------------------------------------------------
+
+
+def test_cached_runs_do_not_read_an_unchanged_extension_again(cache_home: Path, extension: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    first = KnowledgeBase.load(extras=[extension])
+
+    def unexpected(*args: object) -> None:
+        raise AssertionError("the extension was parsed again")
+
+    monkeypatch.setattr("cd38kg.loader.read_extension", unexpected)
+    again = KnowledgeBase.load(extras=[extension])
+    assert again.new_entities == first.new_entities and again.import_notes == first.import_notes
+    assert len(again.dataset) == len(first.dataset)
+
+
+def test_derived_strategies_are_computed_once_and_only_for_queries_that_read_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    import cd38kg.hypotheses as hypotheses
+
+    real = hypotheses.strategy_triples
+    monkeypatch.setattr(hypotheses, "strategy_triples", lambda kb: calls.append(1) or real(kb))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    query_command("cells-expressing", [], "csv")
+    assert calls == []
+    first = query_command("strategies", [], "csv")
+    assert calls == [1]
+    assert query_command("strategies", [], "csv") == first
+    assert calls == [1]  # the second run read the cache
+
+
+# -- endpoints that fail, and servers that lie ------------------------------------------
+
+
+class FakeEndpoint(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the class attributes (status, headers, body)."""
+
+    status = 200
+    headers_out: dict[str, str] = {}
+    body = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(self.status)
+        for name, value in self.headers_out.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_endpoint() -> Iterator[Callable[[int, dict[str, str], bytes], str]]:
+    servers: list[http.server.HTTPServer] = []
+
+    def start(status: int, headers: dict[str, str], body: bytes) -> str:
+        handler = type("Handler", (FakeEndpoint,), {"status": status, "headers_out": headers, "body": body})
+        server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/sparql"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+JSON = {"Content-Type": "application/sparql-results+json"}
+
+
+def rows(count: int) -> bytes:
+    return json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": [
+        {"x": {"type": "uri", "value": f"http://example.org/{i}"}} for i in range(count)]}}).encode()
+
+
+@pytest.mark.parametrize(("status", "headers", "body", "message"), [
+    (200, {**JSON, "X-SPARQL-MaxRows": "3"}, rows(3), "cut the answer at 3 rows"),
+    (200, {**JSON, "X-SQL-State": "S1TAT"}, rows(1), "stopped the query at its time limit"),
+    (500, {"Content-Type": "text/plain"}, b"Virtuoso 42000 Error SR186: No permission to execute procedure", "refused"),
+    (200, JSON, b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":\nQuery evaluation timed out', "broke off its answer"),
+    (200, {"Content-Type": "text/html"}, b"<html>welcome</html>", "does not answer like a SPARQL endpoint"),
+    (404, {"Content-Type": "text/plain"}, b"Not Found", "answered HTTP 404"),
+], ids=["virtuoso-row-cap", "virtuoso-timeout", "virtuoso-refused", "oxigraph-cancelled", "not-sparql", "not-found"])
+def test_endpoint_traps_become_one_line_errors(fake_endpoint, status: int, headers: dict[str, str], body: bytes,
+                                                message: str) -> None:
+    store = RemoteStore(fake_endpoint(status, headers, body))
+    with pytest.raises(EndpointError, match=message) as caught:
+        store.holding("")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_row_count_under_the_cap_is_accepted(fake_endpoint) -> None:
+    store = RemoteStore(fake_endpoint(200, {**JSON, "X-SPARQL-MaxRows": "10000"}, rows(2)))
+    assert [row["x"] for row in store._select("SELECT ?x {}")] == ["http://example.org/0", "http://example.org/1"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--endpoint", "http://127.0.0.1:{closed}/sparql", "info"], "cannot reach the SPARQL endpoint"),
+    (["--endpoint", "ftp://example.org/sparql", "info"], "http:// or https://"),
+    (["--endpoint", "http://127.0.0.1:1/sparql", "info", "--extra", EXTENSION], "--extra cannot be used with --endpoint"),
+    (["--store", "{file}", "info"], "not a directory"),
+])
+def test_bad_backends_on_the_command_line_fail_in_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    file = tmp_path / "a-file"
+    file.write_text("x")
+    args = [a.format(closed=free_port(), file=file) for a in args]
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "cd38kg.cli", *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_named_queries_declare_whether_they_read_the_derived_graph() -> None:
+    from cd38kg.queries import reads_derived
+
+    assert reads_derived(load_query("strategies").text)
+    assert not reads_derived(load_query("cells-expressing").text)
