@@ -616,13 +616,41 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
     values = parse_assignments(params)
     check_params(query, values)
     check_length(query.text)
-    form = _bounded(inspect_query, query.text, timeout)
+    form = _checked_form(query.text, timeout)
     from .kb import KnowledgeBase
 
     kb = KnowledgeBase.load(extras=extras, store=store)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
     dataset = kb.sparql_dataset(include_derived=reads_derived(query.text))
     return _bounded(lambda bound: render(execute(dataset, bound, form=form), fmt), text, timeout)
+
+
+def _checked_form(text: str, timeout: float) -> str:
+    """:func:`inspect_query` in a bounded worker, once per query text and code version.
+
+    The verdict is cached beside the reasoner's inferences, so running a named query again
+    neither imports rdflib's SPARQL parser nor starts a worker to check it.
+    """
+    import hashlib
+
+    from .loader import code_key
+    from .reasoning import cache_dir
+    from .store import write_text
+
+    path = cache_dir() / f"checked-{hashlib.sha256((code_key() + text).encode()).hexdigest()}"
+    try:
+        form = path.read_text(encoding="utf-8")
+        if form in _FORM_NAMES.values():
+            return form
+    except OSError:
+        pass
+    form = _bounded(inspect_query, text, timeout)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(form, path)
+    except (OSError, Cd38kgError):
+        pass  # an unwritable cache only costs the next run the same check
+    return form
 
 
 def _bounded(job: Callable[[str], str], text: str, timeout: float) -> str:
