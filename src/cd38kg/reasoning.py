@@ -34,6 +34,7 @@ from .errors import Cd38kgError, ReasonerUnavailable
 from .materialise import (
     UNSUPPORTED_PREDICATES,
     UNSUPPORTED_TYPES,
+    Clash,
     Materialised,
     Schema,
     Triple,
@@ -132,12 +133,14 @@ def store_inferences(key: str, ntriples: str, path: Path | None = None, *, heade
 # -- the pipeline the loader and validate call -------------------------------------------------
 
 
-def infer(curated: Graph, asserted: Graph, what: str) -> Materialised:
+def infer(curated: Graph, asserted: Graph, what: str, strict: bool = True) -> Materialised:
     """Everything the reasoner adds to ``curated`` + ``asserted`` (the loader's two layers).
 
     HermiT classifies the TBox only when its classification is not cached; the individuals
     are materialised in linear time. Inputs using OWL the materialiser does not implement are
     reasoned over whole by HermiT (said on stderr), with no clash list: HermiT raised if any.
+    ``strict`` raises :class:`InconsistentOntology` on a clash, as HermiT would; ``validate``
+    asks for the clashes instead, to explain them.
     """
     beyond = unsupported_in(curated, asserted)
     if beyond:
@@ -148,7 +151,43 @@ def infer(curated: Graph, asserted: Graph, what: str) -> Materialised:
     schema = load_schema(curated, asserted, what)
     with step(f"Materialising class knowledge for the members of {what}"):
         types, edges = abox(curated, asserted, schema)
-        return materialise(schema, types, edges)
+        result = materialise(schema, types, edges)
+    if strict and result.clashes:
+        clash = result.clashes[0]
+        raise InconsistentOntology(f"the ontology is inconsistent: {describe(clash)}")
+    return result
+
+
+def describe(clash: Clash) -> str:
+    """One clause naming a clash by CURIEs."""
+    from .names import curie
+
+    who, terms = curie(clash.individual), [curie(t) for t in clash.terms]
+    if clash.kind == "disjoint":
+        return f"{who} is both {terms[0]} and {terms[1]}, which are disjoint"
+    if clash.kind == "irreflexive":
+        return f"{who} {terms[0]} itself, but {terms[0]} is irreflexive"
+    if clash.kind == "asymmetric":
+        return f"{who} {terms[0]} {terms[1]} and back, but {terms[0]} is asymmetric"
+    if clash.kind == "unsatisfiable":
+        return f"{who} is a {terms[0]}, a class nothing can belong to"
+    return f"{who} has two {terms[0]} values that would have to be one thing, both {terms[1]} and {terms[2]}"
+
+
+def module(curated: Graph, asserted: Graph, individuals: Iterable[str]) -> Graph:
+    """The TBox plus every statement about ``individuals``: a bounded input on which HermiT can
+    confirm a clash the materialiser found, without a tableau over the whole data."""
+    from rdflib import URIRef
+
+    graph = read_tbox(curated, asserted).graph
+    skip = records(curated)
+    for iri in individuals:
+        node = URIRef(iri)
+        for source in (curated, asserted):
+            for triple in (*source.triples((node, None, None)), *source.triples((None, None, node))):
+                if triple[0] not in skip:
+                    graph.add(triple)
+    return graph
 
 
 def load_schema(curated: Graph, asserted: Graph, what: str) -> Schema:

@@ -9,7 +9,10 @@ and the file and line where it is written:
 * SHACL shapes (``ontology/shapes.ttl``, pyshacl): provenance on findings, trials, arms and
   literature claims, a label on every entity, no dangling ``kb:``/``user:`` references;
 * a disjointness scan that explains an inconsistency as "kb:x is both A and B";
-* HermiT (:func:`cd38kg.loader.load` with ``reason="always"``) for the consistency verdict.
+* the consistency verdict without a tableau over the data: HermiT proves the classes consistent
+  and classifies them (cached by their fingerprint), :mod:`cd38kg.materialise` finds clashes
+  among the individuals in linear time, and HermiT confirms a clash on the statements of the
+  clashing individuals alone (:func:`cd38kg.reasoning.infer`, :func:`cd38kg.reasoning.module`).
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ from typing import TYPE_CHECKING, Any
 from .errors import InputFileError
 from .facts import select_facts
 from .names import curie, normalize
+from .progress import step
 from .resources import claims_file, ontology_files, shapes_file
 from .store import new_graph, parse_into
-from .vocab import CD38, INFERRED_GRAPH, KB, OWL, RDF, RDFS, SKOS, USER, XSD
+from .vocab import CD38, KB, OWL, RDF, RDFS, SKOS, USER, XSD
 
 if TYPE_CHECKING:
     from rdflib import Graph
     from rdflib.term import Node
+
+    from .materialise import Clash
 
 SHAPES = "https://w3id.org/cd38kg/shapes#"
 SH = "http://www.w3.org/ns/shacl#"
@@ -98,13 +104,12 @@ def validate(extras: Sequence[Path | str] = ()) -> ValidationReport:
     """Check the bundled knowledge base plus ``extras`` (Turtle or TSV) and report every problem.
 
     A file that cannot be read or parsed stops the check at that file (reported with its
-    line); otherwise the shapes, the disjointness scan and HermiT all run, so one report
-    lists everything. Raises :class:`cd38kg.errors.ReasonerUnavailable` when Java cannot
+    line); otherwise the shapes, the disjointness scan and the consistency check all run, so
+    one report lists everything. Raises :class:`cd38kg.errors.ReasonerUnavailable` when Java cannot
     run HermiT: that is the machine's problem, not the input's.
     """
     from rdflib import URIRef
 
-    from .loader import load
     from .reasoning import InconsistentOntology
 
     paths = [Path(p) for p in extras]
@@ -130,16 +135,43 @@ def validate(extras: Sequence[Path | str] = ()) -> ValidationReport:
     explained = check_disjointness(data, sources, search)
     report.problems += explained
     try:
-        loaded = load(paths, reason="always")
+        report.inferred, clashes = _reason(knowledge, paths)
     except InconsistentOntology as err:
         report.consistent = False
         if not explained:
             report.problems.append(Problem(f"{err} (no pair of disjoint classes explains it; look for a "
                                            "functional, irreflexive or asymmetric property used against its rules)"))
     else:
-        report.consistent = True
-        report.inferred = len(loaded.dataset.graph(URIRef(INFERRED_GRAPH)))
+        report.consistent = not clashes
+        if clashes and not explained:
+            report.problems += [_clash_problem(clash, data, search) for clash in clashes]
     return report
+
+
+def _reason(knowledge: Graph, paths: list[Path]) -> tuple[int, list[Clash]]:
+    """The inferences and the clashes among the individuals, without a tableau over them: HermiT
+    checks and classifies the classes (cached), the materialiser the individuals; a clash it
+    finds is confirmed by HermiT on the clashing individuals' statements alone."""
+    from .loader import project_findings
+    from .reasoning import infer, module, run_hermit
+
+    asserted = new_graph()
+    for triple in project_findings(knowledge):
+        asserted.add(triple)
+    what = "the knowledge base" + "".join(f" + {p.name}" for p in paths)
+    result = infer(knowledge, asserted, what, strict=False)
+    if result.clashes:
+        with step(f"Confirming with HermiT on the {len(result.clashes)} clashing individual(s)"):
+            run_hermit(module(knowledge, asserted, {c.individual for c in result.clashes}))
+    return len(result.inferred), result.clashes
+
+
+def _clash_problem(clash: Clash, data: Graph, files: Sequence[Path]) -> Problem:
+    """A clash HermiT did not confirm on its module (it needs more of the data): still a problem."""
+    from .reasoning import describe
+
+    name = curie(clash.individual)
+    return _problem(f"the ontology is inconsistent: {describe(clash)}", name, _uri(clash.individual), data, files)
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -538,6 +570,12 @@ def _problem(message: str, entity: str, anchor: Node, data: Graph, files: Sequen
 
     place = locate(str(anchor), files, _names(data, anchor)) if isinstance(anchor, URIRef) else None
     return Problem(message, entity, str(place[0]) if place else None, place[1] if place else None)
+
+
+def _uri(iri: str) -> Node:
+    from rdflib import URIRef
+
+    return URIRef(iri)
 
 
 def _where(place: tuple[Path, int]) -> str:
