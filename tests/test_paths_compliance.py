@@ -90,7 +90,7 @@ def test_parallel_edges_of_opposite_sign_stay_distinct(kb):
     graph = causal_graph([*engine.edges, *twins])
     index = PathIndex(graph)
     atra = kb.entity("ATRA").iri
-    blocked = (engine.agents - {atra}) | engine.resistances | engine.patient_factors
+    blocked = frozenset((engine.agents - {atra}) | engine.resistances | engine.patient_factors)
     signs = set()
     for mechanism in sorted({m for ab in engine.antibodies for m in engine.reliance(ab)}):
         expected = reference_simple_paths(graph, atra, mechanism, 5, blocked)

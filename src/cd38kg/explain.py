@@ -135,6 +135,7 @@ class Engine:
         self._abundant = self._expressed_at(CD38.HighExpression, CD38.VeryHighExpression)
         self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
         self._blocks: dict[str, tuple[set[str], set[str]]] = {}
+        self._closed: dict[str, frozenset[str]] = {}
         self._reference: float | None = None
 
     def _negative_statements(self, index: dict[Key, list[Support]],
@@ -202,6 +203,25 @@ class Engine:
             return True
         return any(edge.source in targets and not edge.relation.reverse for edge in path.edges[1:])
 
+    def closed_to_paths(self, antibody: str) -> frozenset[str]:
+        """Nodes no path may walk through in a question about ``antibody``: every other agent, every
+        resistance mechanism and patient factor. A path's own ends are exempt, so one set serves the
+        resistance's and every partner's searches (and their cached distances)."""
+        if antibody not in self._closed:
+            self._closed[antibody] = frozenset((self.agents - {antibody}) | self.resistances | self.patient_factors)
+        return self._closed[antibody]
+
+    def judge(self, antibody: str, partners: list[str], resistance: str) -> Judgement:
+        """The verdict, score and evidence for a combination, before anything is put into words
+        (ranking judges every candidate partner and words only the ones it shows)."""
+        assessments, reason = self.assess(antibody, partners, resistance)
+        if not assessments:
+            return Judgement(assessments, reason, Verdict.UNKNOWN, Balance(0.0, 0.0), 0.0, 0)
+        verdict = verdict_of(assessments, self.weights)
+        weighed = balance(assessments)
+        evidence = min((self.path_rank(self.idea_path(a)) for a in assessments if self.idea_path(a)), default=0)
+        return Judgement(assessments, reason, verdict, weighed, score_of(verdict, weighed.net), evidence)
+
     def assess(self, antibody: str, partners: list[str], resistance: str) -> tuple[list[MechanismAssessment], str]:
         """Mechanism-by-mechanism assessment; the string is why nothing was found, if so."""
         impaired, reason = self.impairments(antibody, resistance)
@@ -224,7 +244,7 @@ class Engine:
             return [], f"the knowledge base records no mechanism of action for {self.facts.label(antibody)}"
         if resistance not in self.graph or not self.graph.out_degree(resistance):
             return [], f"the knowledge base records no causal effect of {self.facts.label(resistance)}"
-        blocked_r = (self.agents - {antibody}) | (self.resistances - {resistance}) | self.patient_factors
+        blocked_r = self.closed_to_paths(antibody)
         assessments = []
         for mechanism, edge in sorted(relied.items()):
             item = MechanismAssessment(mechanism, self.reliance_strength(edge), edge)
@@ -294,7 +314,7 @@ class Engine:
                      CONTESTED: weights.contested_restoration, AGGRAVATES: weights.aggravates,
                      OPPOSES: weights.aggravates}
         for partner in partners:
-            blocked = (self.agents - {partner, antibody}) | self.resistances | self.patient_factors
+            blocked = self.closed_to_paths(antibody)
             for path in self.paths.simple_paths(partner, item.mechanism, weights.max_path_length, blocked):
                 if partner == antibody and path.edges[0].relation.iri == CD38.induces:
                     continue  # an antibody examined for its own counter-routes: not its mechanisms
@@ -439,6 +459,34 @@ class Balance:
         return min(1.0, max(0.0, self.support - self.harm))
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What the engine concludes about a combination: its assessments, verdict, score and the
+    evidence rank of its weakest shown step (``reason`` says why nothing was found, if so)."""
+
+    assessments: list[MechanismAssessment]
+    reason: str
+    verdict: Verdict
+    balance: Balance
+    score: float
+    evidence_rank: int
+
+    @property
+    def ordered(self) -> list[MechanismAssessment]:
+        """The mechanisms, weightiest first, as answers list them."""
+        return sorted(self.assessments, key=lambda a: (-a.omega, a.mechanism))
+
+
+def entry_of(scored: ScoredPath | None) -> dict[str, Any] | None:
+    """Where the partner enters the biology: its own first statement and that statement's evidence."""
+    if scored is None:
+        return None
+    first = scored.path.edges[0]
+    return {"node": curie(first.target if not first.relation.reverse else first.source),
+            "relation": curie(first.relation.iri), "evidence_level": first.level,
+            "extrapolated": first.extrapolated, "kind": scored.kind}
+
+
 def balance(assessments: list[MechanismAssessment]) -> Balance:
     return Balance(sum(a.omega * a.support for a in assessments), sum(a.omega * a.harm for a in assessments))
 
@@ -482,15 +530,14 @@ class Explainer:
     def explain(self, antibody: Entity, partners: list[Entity], resistance: Entity,
                 combination: list[Entity]) -> ExplainResult:
         engine = self.engine
-        assessments, reason = engine.assess(antibody.iri, [p.iri for p in partners], resistance.iri)
+        judged = engine.judge(antibody.iri, [p.iri for p in partners], resistance.iri)
+        assessments, reason = judged.assessments, judged.reason
         if not assessments:
             outcome = Outcome.NO_MECHANISM if "no causal effect" in reason or "no mechanism" in reason \
                 else Outcome.RESISTANCE_NOT_RELEVANT
             return ExplainResult(combination, antibody, partners, resistance, Verdict.UNKNOWN, outcome, reason, 0.0,
                                  {"rule": RULE, "score": 0.0, "mechanisms": []})
-        verdict = verdict_of(assessments, engine.weights)
-        weighed = balance(assessments)
-        score = score_of(verdict, weighed.net)
+        verdict, weighed, score = judged.verdict, judged.balance, judged.score
         partner_names = " + ".join(p.label for p in partners) or "nothing"
         if verdict is Verdict.UNKNOWN:
             outcome = Outcome.NO_PATH
@@ -499,7 +546,7 @@ class Explainer:
         else:
             outcome = Outcome.OK
             message = self._summary(verdict, assessments, partner_names, resistance, antibody)
-        ordered = sorted(assessments, key=lambda a: (-a.omega, a.mechanism))
+        ordered = judged.ordered
         explanations: list[list[Step]] = []
         for item in ordered:
             if item.resistance_paths:
@@ -525,23 +572,13 @@ class Explainer:
                        "how": self.how(a, resistance),
                        "reliance": round(a.reliance, 3), "impairment": round(a.impairment, 4),
                        "weight": round(a.omega, 4), "support": round(a.support, 4), "harm": round(a.harm, 4),
-                       "entry": self._entry(engine.idea_path(a))}
+                       "entry": entry_of(engine.idea_path(a))}
                       for a in ordered]
         harmful = verdict not in (Verdict.MIXED, Verdict.DOES_NOT)
         caveats = [self._harm_caveat(a) for a in ordered if harmful and a.harm > 0 and a.best_harm is not None]
-        evidence = min((engine.path_rank(engine.idea_path(a)) for a in ordered if engine.idea_path(a)), default=0)
         return ExplainResult(combination, antibody, partners, resistance, verdict, outcome, message, score,
                              breakdown, explanations, conflicts, mechanisms,
-                             extrapolated=self._extrapolated(ordered), caveats=caveats, evidence_rank=evidence)
-
-    def _entry(self, scored: ScoredPath | None) -> dict[str, Any] | None:
-        """Where the partner enters the biology: its own first statement and that statement's evidence."""
-        if scored is None:
-            return None
-        first = scored.path.edges[0]
-        return {"node": curie(first.target if not first.relation.reverse else first.source),
-                "relation": curie(first.relation.iri), "evidence_level": first.level,
-                "extrapolated": first.extrapolated, "kind": scored.kind}
+                             extrapolated=self._extrapolated(ordered), caveats=caveats, evidence_rank=judged.evidence_rank)
 
     def how(self, item: MechanismAssessment, resistance: Entity) -> str:
         """One sentence: does the partner undo the resistance's change, or compensate for it?"""

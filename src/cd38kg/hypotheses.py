@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .expert import ExpertAnswer, ask_all
-from .explain import Engine, Explainer, MechanismAssessment, score_of
+from .explain import Engine, Explainer, Judgement, MechanismAssessment, entry_of, score_of
 from .model import Entity, ExplainResult, Hypothesis, Outcome, Verdict
 from .names import curie
 from .vocab import CD38, KB, OWL, RDF, RDFS, XSD
@@ -46,10 +46,10 @@ def reachable_partners(kb: KnowledgeBase, engine: Engine, antibody: str, resista
     searching from every agent; the distances are the ones the partners' searches reuse.
     """
     impaired, _ = engine.impairments(antibody, resistance)
-    excluded = frozenset((engine.agents - {antibody}) | engine.resistances | engine.patient_factors)
+    closed = engine.closed_to_paths(antibody)
     reach: set[str] = set()
     for item in impaired:
-        reach.update(engine.paths.distances_to(item.mechanism, engine.weights.max_path_length, excluded))
+        reach.update(engine.paths.distances_to(item.mechanism, engine.weights.max_path_length, closed))
     return [a for a in candidate_partners(kb, engine) if a in reach]
 
 
@@ -102,17 +102,45 @@ def rank_hypotheses(kb: KnowledgeBase, resistance: Entity, antibody: Entity | No
         antibody = kb.entity_of(chosen)
     ab = antibody.iri
     partners = reachable_partners(kb, engine, ab, resistance.iri) if prune else candidate_partners(kb, engine)
-    best: dict[str, Hypothesis] = {}
+    helpful = []
     for partner in partners:
-        result = explainer.explain(kb.entity_of(ab), [kb.entity_of(partner)], resistance,
-                                   [kb.entity_of(ab), kb.entity_of(partner)])
-        if result.verdict in HELPFUL and result.score > 0:
-            status = "reported" if claimed(kb, resistance.iri, partner, PROPOSALS) else "novel"
-            best[partner] = Hypothesis(kb.entity_of(partner), kb.entity_of(ab), "combination", result, status)
-    hypotheses = _group_equivalents(kb, list(best.values()))
-    hypotheses += switch_hypotheses(kb, engine, resistance, antibody)
-    hypotheses.sort(key=sort_key)
-    return hypotheses[:top] if top else hypotheses
+        judged = engine.judge(ab, [partner], resistance.iri)
+        if judged.verdict in HELPFUL and judged.score > 0:
+            helpful.append(Candidate(kb.entity_of(partner), antibody, judged))
+    ranked: list[Candidate | Hypothesis] = [*_group_equivalents(kb, engine, helpful),
+                                            *switch_hypotheses(kb, engine, resistance, antibody)]
+    ranked.sort(key=sort_key)
+    # Only the hypotheses shown are put into words.
+    return [_worded(kb, explainer, item, resistance) if isinstance(item, Candidate) else item
+            for item in (ranked[:top] if top else ranked)]
+
+
+@dataclass
+class Candidate:
+    """A helpful partner judged but not yet put into words, with the true equivalents it leads."""
+
+    partner: Entity
+    antibody: Entity
+    judged: Judgement
+    equivalents: list[Candidate] = field(default_factory=list)
+
+    @property
+    def rank_key(self) -> tuple[float, int]:
+        return (-round(self.judged.score, 4), -self.judged.evidence_rank)
+
+
+def _worded(kb: KnowledgeBase, explainer: Explainer, lead: Candidate, resistance: Entity) -> Hypothesis:
+    """The hypothesis as shown: the lead's and each equivalent's full answer, and whether a
+    review proposes any of them."""
+    def answer(candidate: Candidate) -> ExplainResult:
+        return explainer.explain(candidate.antibody, [candidate.partner], resistance,
+                                 [candidate.antibody, candidate.partner])
+
+    members = [lead, *lead.equivalents]
+    reported = any(claimed(kb, resistance.iri, m.partner.iri, PROPOSALS) for m in members)
+    return Hypothesis(lead.partner, lead.antibody, "combination", answer(lead), "reported" if reported else "novel",
+                      equivalents=[m.partner for m in lead.equivalents],
+                      equivalent_results=[answer(m) for m in lead.equivalents])
 
 
 def sort_key_of(result: ExplainResult) -> tuple[float, int]:
@@ -120,9 +148,10 @@ def sort_key_of(result: ExplainResult) -> tuple[float, int]:
     return (-round(result.score, 4), -result.evidence_rank)
 
 
-def sort_key(hyp: Hypothesis) -> tuple[Any, ...]:
+def sort_key(hyp: Hypothesis | Candidate) -> tuple[Any, ...]:
     """Ranks follow the shown score exactly; ties go to better evidence, then to the name."""
-    return (*sort_key_of(hyp.result), hyp.partner.label.casefold(), hyp.antibody.label.casefold())
+    first = hyp.rank_key if isinstance(hyp, Candidate) else sort_key_of(hyp.result)
+    return (*first, hyp.partner.label.casefold(), hyp.antibody.label.casefold())
 
 
 def _therapeutic_class(kb: KnowledgeBase, entity: Entity) -> str:
@@ -131,37 +160,33 @@ def _therapeutic_class(kb: KnowledgeBase, entity: Entity) -> str:
     return classes[0] if len(classes) == 1 else ""
 
 
-def _route_signature(result: ExplainResult) -> tuple[Any, ...]:
+def _route_signature(engine: Engine, judged: Judgement) -> tuple[Any, ...]:
     """What a partner does, without naming the partner: per mechanism, its status and the
     statement through which it enters the biology, with that statement's evidence."""
-    return tuple((m["mechanism"]["id"], m["status"],
-                  tuple(sorted((m["entry"] or {}).items())))
-                 for m in result.mechanisms)
+    return tuple((a.mechanism, a.status, tuple(sorted((entry_of(engine.idea_path(a)) or {}).items())))
+                 for a in judged.ordered)
 
 
-def _group_equivalents(kb: KnowledgeBase, hypotheses: list[Hypothesis]) -> list[Hypothesis]:
+def _group_equivalents(kb: KnowledgeBase, engine: Engine, candidates: list[Candidate]) -> list[Candidate]:
     """Merge only true equivalents: the same therapeutic class, antibody, verdict and score,
     entering through the same statements in the same contexts with the same evidence. An
     agent without a therapeutic class, or with evidence of its own, stands alone."""
-    groups: dict[tuple[Any, ...], list[Hypothesis]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
     alone = []
-    for hyp in hypotheses:
-        cls = _therapeutic_class(kb, hyp.partner)
+    for candidate in candidates:
+        cls = _therapeutic_class(kb, candidate.partner)
         if not cls:
-            alone.append(hyp)
+            alone.append(candidate)
             continue
-        signature = (hyp.kind, cls, hyp.antibody.iri, hyp.result.verdict, round(hyp.score, 4),
-                     _route_signature(hyp.result))
-        groups[signature].append(hyp)
+        judged = candidate.judged
+        signature = (cls, candidate.antibody.iri, judged.verdict, round(judged.score, 4),
+                     _route_signature(engine, judged))
+        groups[signature].append(candidate)
     out = alone
     for members in groups.values():
         members.sort(key=sort_key)
-        lead = members[0]
-        lead.equivalents = [m.partner for m in members[1:]]
-        lead.equivalent_results = [m.result for m in members[1:]]
-        if any(m.status == "reported" for m in members):
-            lead.status = "reported"
-        out.append(lead)
+        members[0].equivalents = members[1:]
+        out.append(members[0])
     return out
 
 

@@ -117,7 +117,8 @@ class PathIndex:
 
     def distances_to(self, target: str, max_length: int, excluded: frozenset[str]) -> dict[str, int]:
         """Edges from each node to ``target`` (at most ``max_length``), never walking *through*
-        an excluded node (one may still start a path: it gets its distance). Cached."""
+        an excluded node (one may still start a path: it gets its distance). Cached. A walk may
+        pass through a path's own start here, so this is a lower bound: it prunes, never drops."""
         key = (target, max_length, excluded)
         if key not in self._to_target:
             dist = {target: 0}
@@ -134,18 +135,19 @@ class PathIndex:
             self._to_target[key] = dist
         return self._to_target[key]
 
-    def simple_paths(self, source: str, target: str, max_length: int, blocked: Iterable[str] = ()) -> list[Path]:
+    def simple_paths(self, source: str, target: str, max_length: int,
+                     blocked: frozenset[str] = frozenset()) -> list[Path]:
         """Every simple path from ``source`` to ``target`` of at most ``max_length`` edges that
-        passes through no blocked node (the ends themselves may be blocked)."""
+        passes through no blocked node. The ends may be in ``blocked``: a question about one
+        agent passes the same set of all agents as every other, and shares its cached distances."""
         import rustworkx as rx
 
         if source not in self or target not in self or source == target:
             return []
-        hidden = set(blocked) - {source, target}
-        to_target = self.distances_to(target, max_length, frozenset(hidden | {source}))
+        to_target = self.distances_to(target, max_length, blocked)
         if source not in to_target:
             return []
-        region = self._region(source, target, max_length, hidden, to_target)
+        region = self._region(source, target, max_length, blocked, to_target)
         sub = rx.PyDiGraph(multigraph=False)
         index = {node: sub.add_node(node) for node in region}
         sub.add_edges_from_no_data([(index[u], index[v]) for u in region if u != target
@@ -157,7 +159,7 @@ class PathIndex:
             paths.extend(Path(edges) for edges in product(*hops))
         return _ordered(paths)
 
-    def _region(self, source: str, target: str, max_length: int, hidden: set[str],
+    def _region(self, source: str, target: str, max_length: int, blocked: frozenset[str],
                 to_target: dict[str, int]) -> list[str]:
         """The nodes some walk of at most ``max_length`` edges from ``source`` to ``target``
         can use, in the order they were found (so rustworkx index i is ``region[i]``)."""
@@ -167,7 +169,9 @@ class PathIndex:
             ahead = []
             for node in frontier:
                 for after in self._succ[node]:
-                    if after in depth or after in hidden or to_target.get(after, max_length + 1) + step > max_length:
+                    if after in depth or to_target.get(after, max_length + 1) + step > max_length:
+                        continue
+                    if after in blocked and after != target:
                         continue
                     depth[after] = step
                     if after != target:
