@@ -37,7 +37,7 @@ def tsv_rows(text: str) -> list[dict[str, str]]:
 COMMANDS = [
     (["entities", "--type", "antibody"], lambda d: d, lambda d: [e["id"] for e in d]),
     (["hypotheses", "-r", "CD47 upregulation", "--top", "5"], lambda d: d["hypotheses"],
-     lambda d: [str(h["rank"]) for h in d["hypotheses"]]),
+     lambda d: [d["resistance"]["label"] for _ in d["hypotheses"]]),
     (["evaluate"], lambda d: d["per_resistance"], lambda d: [r["resistance"]["label"] for r in d["per_resistance"]]),
     (["profile", "patient-relapsed.yaml", "--top", "4"], lambda d: d["combinations"],
      lambda d: [str(c["rank"]) for c in d["combinations"]]),
