@@ -115,6 +115,10 @@ def check(args: list[str], result: subprocess.CompletedProcess, cwd: Path) -> No
     """What each tour command must mean, beyond exiting 0."""
     command, text = args[1], result.stdout
     fmt = args[args.index("--format") + 1] if "--format" in args else "table"
+    if fmt == "json" and "--all" in args:
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert len(lines) > 10 and all({"resistance", "antibody", "hypotheses"} <= set(x) for x in lines)
+        return
     if fmt == "json":
         data = json.loads(text)
     if command == "info":
@@ -129,7 +133,7 @@ def check(args: list[str], result: subprocess.CompletedProcess, cwd: Path) -> No
     elif command == "hypotheses":
         rows = text.splitlines() if fmt == "tsv" else []
         if fmt == "tsv":
-            assert rows[0].split("\t")[:2] == ["rank", "partner"] and len(rows) > 1
+            assert rows[0].split("\t")[:3] == ["resistance", "rank", "partner"] and len(rows) > 1
         if "--extra" in args:
             assert "anti-CD200 antibody" in text, "the extension's own drug is ranked"
     elif command == "example":
@@ -137,7 +141,7 @@ def check(args: list[str], result: subprocess.CompletedProcess, cwd: Path) -> No
     elif command == "profile":
         assert "CD38 downregulation" in text
     elif command == "evaluate":
-        assert "recall@3" in text
+        assert "recall@3" in text and "expert agreement" in text
     elif command == "validate":
         assert text.startswith("OK")
     elif command == "query":
