@@ -11,31 +11,16 @@ re-reading the source, never by editing an expectation to match the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import Cd38kgError
+from .model import ExpertAnswer
 from .resources import expert_questions_file
 
 if TYPE_CHECKING:
-    from .kb import KnowledgeBase
     from .model import Entity, Hypothesis
-
-
-@dataclass
-class ExpertAnswer:
-    """One question, what the engine answered, and whether a specialist would sign it."""
-
-    id: str
-    kind: str
-    passed: bool
-    problems: list[str] = field(default_factory=list)
-    reason: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "passed": self.passed, "problems": self.problems,
-                "reason": self.reason}
+    from .view import KnowledgeView
 
 
 def load_questions(path: Path | None = None) -> list[dict[str, Any]]:
@@ -49,7 +34,7 @@ def load_questions(path: Path | None = None) -> list[dict[str, Any]]:
     return data
 
 
-def ask(kb: KnowledgeBase, question: dict[str, Any]) -> ExpertAnswer:
+def ask(kb: KnowledgeView, question: dict[str, Any]) -> ExpertAnswer:
     """Put one question to the engine and check its answer against the expectation."""
     kind = question["kind"]
     handler = {"explain": _explain, "hypotheses": _hypotheses, "profile": _profile}.get(kind)
@@ -59,11 +44,11 @@ def ask(kb: KnowledgeBase, question: dict[str, Any]) -> ExpertAnswer:
     return ExpertAnswer(question["id"], kind, not problems, problems, question.get("reason", ""))
 
 
-def ask_all(kb: KnowledgeBase, questions: list[dict[str, Any]] | None = None) -> list[ExpertAnswer]:
+def ask_all(kb: KnowledgeView, questions: list[dict[str, Any]] | None = None) -> list[ExpertAnswer]:
     return [ask(kb, q) for q in (questions if questions is not None else load_questions())]
 
 
-def _explain(kb: KnowledgeBase, q: dict[str, Any]) -> list[str]:
+def _explain(kb: KnowledgeView, q: dict[str, Any]) -> list[str]:
     result = kb.explain(q["combination"], q["resistance"])
     problems = []
     expected = q.get("expect_verdict") or []
@@ -74,7 +59,7 @@ def _explain(kb: KnowledgeBase, q: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _names(kb: KnowledgeBase, names: list[str]) -> list[Entity]:
+def _names(kb: KnowledgeView, names: list[str]) -> list[Entity]:
     return [kb.entity(str(n)) for n in names or []]
 
 
@@ -87,12 +72,12 @@ def _proposed(hypotheses: list[Hypothesis]) -> dict[str, Hypothesis]:
     return out
 
 
-def _members(kb: KnowledgeBase, entity: Entity) -> set[str]:
+def _members(kb: KnowledgeView, entity: Entity) -> set[str]:
     """An agent, or the members of a class named as one."""
     return set(kb.facts.members.get(entity.iri, ())) | {entity.iri}
 
 
-def _hypotheses(kb: KnowledgeBase, q: dict[str, Any]) -> list[str]:
+def _hypotheses(kb: KnowledgeView, q: dict[str, Any]) -> list[str]:
     from .model import Verdict
 
     top = int(q.get("top", 10))
@@ -117,7 +102,7 @@ def _hypotheses(kb: KnowledgeBase, q: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _profile(kb: KnowledgeBase, q: dict[str, Any]) -> list[str]:
+def _profile(kb: KnowledgeView, q: dict[str, Any]) -> list[str]:
     from .profile import assess_profile
 
     top = int(q.get("top", 10))

@@ -17,27 +17,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .expert import ExpertAnswer, ask_all
 from .explain import Engine, Explainer, Judgement, MechanismAssessment, entry_of, score_of
-from .model import Entity, ExplainResult, Hypothesis, Outcome, Verdict
+from .model import Entity, ExpertAnswer, ExplainResult, Hypothesis, Outcome, Verdict
 from .names import curie
 from .vocab import CD38, KB, OWL, RDF, RDFS, XSD
 
 if TYPE_CHECKING:
     from .facts import Claim
-    from .kb import KnowledgeBase
+    from .view import KnowledgeView
 
 HELPFUL = (Verdict.OVERCOMES, Verdict.PARTIAL, Verdict.MIXED)
 #: Claim kinds that propose a strategy (as opposed to reporting that it fails).
 PROPOSALS = ("counters", "switch")
 
 
-def candidate_partners(kb: KnowledgeBase, engine: Engine) -> list[str]:
+def candidate_partners(kb: KnowledgeView, engine: Engine) -> list[str]:
     """Agents other than anti-CD38 antibodies that have at least one causal edge."""
     return sorted(a for a in engine.agents - engine.antibodies if a in engine.graph and engine.graph.out_degree(a))
 
 
-def reachable_partners(kb: KnowledgeBase, engine: Engine, antibody: str, resistance: str) -> list[str]:
+def reachable_partners(kb: KnowledgeView, engine: Engine, antibody: str, resistance: str) -> list[str]:
     """The candidate partners with a causal path, within the path limit, to a mechanism the
     resistance impairs for the antibody: only they can help, so only they are explained.
 
@@ -58,7 +57,7 @@ def antibodies_with_mechanisms(engine: Engine) -> list[str]:
     return sorted(a for a in engine.antibodies if a in engine.graph and engine.reliance(a))
 
 
-def claimed(kb: KnowledgeBase, resistance: str, agent: str, kinds: tuple[str, ...]) -> list[Claim]:
+def claimed(kb: KnowledgeView, resistance: str, agent: str, kinds: tuple[str, ...]) -> list[Claim]:
     """Claims of the given kinds that propose ``agent`` (or a class it belongs to) against ``resistance``."""
     entity = kb.facts.entities.get(agent)
     types = set(entity.types) if entity else set()
@@ -66,7 +65,7 @@ def claimed(kb: KnowledgeBase, resistance: str, agent: str, kinds: tuple[str, ..
             and (c.strategy == agent or c.strategy in types)]
 
 
-def default_antibody(kb: KnowledgeBase, engine: Engine, resistance: str) -> str | None:
+def default_antibody(kb: KnowledgeView, engine: Engine, resistance: str) -> str | None:
     """The antibody to ask about when none is given: among the clinical antibodies the
     resistance impairs, the best characterised one (most findings of its own).
 
@@ -84,7 +83,7 @@ def default_antibody(kb: KnowledgeBase, engine: Engine, resistance: str) -> str 
     return min(clinical, key=lambda a: (-own_findings[a], kb.facts.label(a).casefold()))
 
 
-def rank_hypotheses(kb: KnowledgeBase, resistance: Entity, antibody: Entity | None = None, top: int | None = 10,
+def rank_hypotheses(kb: KnowledgeView, resistance: Entity, antibody: Entity | None = None, top: int | None = 10,
                     engine: Engine | None = None, prune: bool = True) -> list[Hypothesis]:
     """Partners and antibody switches against ``resistance``, best first.
 
@@ -129,7 +128,7 @@ class Candidate:
         return (-round(self.judged.score, 4), -self.judged.evidence_rank)
 
 
-def _worded(kb: KnowledgeBase, explainer: Explainer, lead: Candidate, resistance: Entity) -> Hypothesis:
+def _worded(kb: KnowledgeView, explainer: Explainer, lead: Candidate, resistance: Entity) -> Hypothesis:
     """The hypothesis as shown: the lead's and each equivalent's full answer, and whether a
     review proposes any of them."""
     def answer(candidate: Candidate) -> ExplainResult:
@@ -154,7 +153,7 @@ def sort_key(hyp: Hypothesis | Candidate) -> tuple[Any, ...]:
     return (*first, hyp.partner.label.casefold(), hyp.antibody.label.casefold())
 
 
-def _therapeutic_class(kb: KnowledgeBase, entity: Entity) -> str:
+def _therapeutic_class(kb: KnowledgeView, entity: Entity) -> str:
     """The agent's therapeutic class (IMiD, retinoid, ...), or "" when it has none."""
     classes = sorted(set(entity.types) & kb.facts.therapeutic_classes)
     return classes[0] if len(classes) == 1 else ""
@@ -167,7 +166,7 @@ def _route_signature(engine: Engine, judged: Judgement) -> tuple[Any, ...]:
                  for a in judged.ordered)
 
 
-def _group_equivalents(kb: KnowledgeBase, engine: Engine, candidates: list[Candidate]) -> list[Candidate]:
+def _group_equivalents(kb: KnowledgeView, engine: Engine, candidates: list[Candidate]) -> list[Candidate]:
     """Merge only true equivalents: the same therapeutic class, antibody, verdict and score,
     entering through the same statements in the same contexts with the same evidence. An
     agent without a therapeutic class, or with evidence of its own, stands alone."""
@@ -205,7 +204,7 @@ def retained_activity(engine: Engine, antibody: str, resistance: str) -> tuple[f
 _REFERENCE_IMPAIRMENT = 0.05
 
 
-def switch_hypotheses(kb: KnowledgeBase, engine: Engine, resistance: Entity, antibody: Entity) -> list[Hypothesis]:
+def switch_hypotheses(kb: KnowledgeView, engine: Engine, resistance: Entity, antibody: Entity) -> list[Hypothesis]:
     """Antibodies to switch to: ones the resistance spares, that keep clearly more of their
     activity, or that themselves undo what the resistance takes away (e.g. an Fc-glycoengineered
     antibody binding low-affinity FcγRIIIA alleles more tightly)."""
@@ -286,7 +285,7 @@ class Evaluation:
                 "counter_examples_checked": self.counter_examples_checked}
 
 
-def evaluate(kb: KnowledgeBase) -> Evaluation:
+def evaluate(kb: KnowledgeView) -> Evaluation:
     """Score the hypotheses against the literature claims, which the derivation never saw."""
     engine = kb.engine()
     by_resistance: dict[str, set[str]] = defaultdict(set)
@@ -311,11 +310,10 @@ def evaluate(kb: KnowledgeBase) -> Evaluation:
             "top5": [h.partner.label for h in ranked],
         })
     wrong, checked = _wrong_verdicts(kb, engine)
-    return Evaluation(rows, hits3 / total if total else 0.0, hits5 / total if total else 0.0, wrong, checked,
-                      ask_all(kb))
+    return Evaluation(rows, hits3 / total if total else 0.0, hits5 / total if total else 0.0, wrong, checked)
 
 
-def _hit(kb: KnowledgeBase, strategy: str, ranked: list[Hypothesis]) -> bool:
+def _hit(kb: KnowledgeView, strategy: str, ranked: list[Hypothesis]) -> bool:
     for hyp in ranked:
         for entity in (hyp.partner, *hyp.equivalents):
             if entity.iri == strategy or strategy in kb.facts.entities.get(entity.iri, entity).types:
@@ -323,7 +321,7 @@ def _hit(kb: KnowledgeBase, strategy: str, ranked: list[Hypothesis]) -> bool:
     return False
 
 
-def _wrong_verdicts(kb: KnowledgeBase, engine: Engine) -> tuple[list[dict[str, Any]], int]:
+def _wrong_verdicts(kb: KnowledgeView, engine: Engine) -> tuple[list[dict[str, Any]], int]:
     explainer = Explainer(engine, kb.entity_of)
     wrong, checked = [], 0
     for claim in kb.claims:
@@ -346,7 +344,7 @@ def _wrong_verdicts(kb: KnowledgeBase, engine: Engine) -> tuple[list[dict[str, A
     return wrong, checked
 
 
-def strategy_triples(kb: KnowledgeBase, top: int = 10) -> list[tuple[Any, Any, Any]]:
+def strategy_triples(kb: KnowledgeView, top: int = 10) -> list[tuple[Any, Any, Any]]:
     """The ranked hypotheses for every resistance mechanism as RDF, for the derived graph."""
     from rdflib import Literal, URIRef
 

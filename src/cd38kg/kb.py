@@ -327,10 +327,14 @@ class KnowledgeBase:
                 f"{self.facts.label(chosen)}")
 
     def evaluate(self) -> Evaluation:
-        """Recall@3/@5 of the reviews' proposals and wrong verdicts on known counter-examples."""
+        """Expert agreement, recall@3/@5 of the reviews' proposals and wrong verdicts on known
+        counter-examples."""
+        from .expert import ask_all
         from .hypotheses import evaluate
 
-        return evaluate(self)
+        evaluation = evaluate(self)
+        evaluation.expert = ask_all(self)
+        return evaluation
 
     def profile(self, path: str | Path, top: int = 10) -> ProfileResult:
         """Resistance mechanisms a patient profile (YAML) points to, and combinations for them."""

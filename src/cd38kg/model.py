@@ -169,3 +169,18 @@ class Hypothesis:
     @property
     def score(self) -> float:
         return self.result.score
+
+
+@dataclass
+class ExpertAnswer:
+    """One expert question, what the engine answered, and whether a specialist would sign it."""
+
+    id: str
+    kind: str
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "passed": self.passed, "problems": self.problems,
+                "reason": self.reason}

@@ -25,7 +25,7 @@ from .store import read_text
 from .vocab import CD38
 
 if TYPE_CHECKING:
-    from .kb import KnowledgeBase
+    from .view import KnowledgeView
 
 #: The YAML format: key -> (kind, allowed values). Lists hold drug names or cytogenetic lesions.
 FEATURES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -175,7 +175,7 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=ProfileLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
-def _matches(kb: KnowledgeBase, feature: str, expected: str, value: Any) -> bool:
+def _matches(kb: KnowledgeView, feature: str, expected: str, value: Any) -> bool:
     kind = FEATURES[feature][0]
     if kind == "number":
         match = re.fullmatch(r"\s*(<=|>=|<|>|=)?\s*([0-9.]+)\s*", expected)
@@ -196,7 +196,7 @@ def _matches(kb: KnowledgeBase, feature: str, expected: str, value: Any) -> bool
     return normalize(str(value)) in {normalize(v) for v in expected.split("|")}
 
 
-def assess_profile(kb: KnowledgeBase, data: dict[str, Any], top: int = 10) -> ProfileResult:
+def assess_profile(kb: KnowledgeView, data: dict[str, Any], top: int = 10) -> ProfileResult:
     """Active resistance mechanisms (with why) and the combinations that address them together."""
     facts = kb.facts
     engine = kb.engine()
@@ -248,7 +248,7 @@ def assess_profile(kb: KnowledgeBase, data: dict[str, Any], top: int = 10) -> Pr
     return ProfileResult(str(data.get("patient") or "patient"), antibody, ordered, combinations, caveats)
 
 
-def _profile_annotations(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
+def _profile_annotations(kb: KnowledgeView) -> dict[str, tuple[str, str]]:
     from .facts import select
 
     rows = select(kb.dataset, """SELECT ?f ?feature ?value WHERE {
@@ -256,7 +256,7 @@ def _profile_annotations(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
     return {f: (feature, value) for f, feature, value in rows}
 
 
-def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveMechanism], data: dict[str, Any],
+def _rank_combinations(kb: KnowledgeView, antibody: Entity, active: list[ActiveMechanism], data: dict[str, Any],
                        top: int) -> list[dict[str, Any]]:
     from .explain import Explainer
     from .serialize import explain_json
@@ -311,7 +311,7 @@ def _rank_combinations(kb: KnowledgeBase, antibody: Entity, active: list[ActiveM
     return rows[:top]
 
 
-def _retreatment_caveats(kb: KnowledgeBase, data: dict[str, Any]) -> list[dict[str, Any]]:
+def _retreatment_caveats(kb: KnowledgeView, data: dict[str, Any]) -> list[dict[str, Any]]:
     """What the reviews observed on retreatment after a treatment-free interval."""
     months = data.get("months_since_last_anti_cd38")
     if months is None:

@@ -39,8 +39,8 @@ from .matching import Imported, Importer
 if TYPE_CHECKING:
     from rdflib import Graph
 
-    from ..kb import KnowledgeBase
     from ..model import Entity, Finding
+    from ..view import KnowledgeView
 
 NODE_COLUMNS = ("id", "category", "name", "synonym", "xref", "iri", "provided_by", "cd38_types")
 EDGE_COLUMNS = (
@@ -65,7 +65,7 @@ NODE_KINDS = (CD38.Agent, CD38.ResistanceMechanism, CD38.MechanismOfAction, CD38
 class _Writer:
     """Turns the loaded knowledge base into KGX node and edge records."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeView) -> None:
         self.kb = kb
         self.facts = kb.facts
         self.nodes: dict[str, dict[str, Any]] = {}
@@ -206,7 +206,7 @@ def publication_curie(iri: str) -> str:
     return f"PMID:{pmid.group(1)}" if pmid else iri
 
 
-def kgx_records(kb: KnowledgeBase) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def kgx_records(kb: KnowledgeView) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The knowledge base as KGX node and edge records (dicts of Biolink slots)."""
     writer = _Writer(kb)
     for entity in sorted(kb.facts.entities.values(), key=lambda e: e.iri):
@@ -221,7 +221,7 @@ def kgx_records(kb: KnowledgeBase) -> tuple[list[dict[str, Any]], list[dict[str,
     return sorted(writer.nodes.values(), key=lambda n: n["id"]), edges
 
 
-def to_kgx(kb: KnowledgeBase, out_dir: str | Path) -> dict[str, Any]:
+def to_kgx(kb: KnowledgeView, out_dir: str | Path) -> dict[str, Any]:
     """Write ``nodes.tsv``, ``edges.tsv``, ``nodes.jsonl`` and ``edges.jsonl`` into ``out_dir``."""
     from ..store import write_text
 
