@@ -22,11 +22,11 @@ class Recording:
 
     def __init__(self, index: PathIndex) -> None:
         self.index = index
-        self.calls: list[tuple[str, str, int, frozenset[str]]] = []
+        self.calls: list[tuple[str, str, int, frozenset[str], frozenset[str] | None]] = []
 
-    def simple_paths(self, source, target, max_length, blocked=()):
-        self.calls.append((source, target, max_length, frozenset(blocked)))
-        return self.index.simple_paths(source, target, max_length, blocked)
+    def simple_paths(self, source, target, max_length, blocked=frozenset(), bound=None):
+        self.calls.append((source, target, max_length, blocked, bound))
+        return self.index.simple_paths(source, target, max_length, blocked, bound)
 
 
 def keyed(paths):
@@ -44,7 +44,7 @@ def searches(kb):
     for resistance in sorted(engine.resistances):
         for antibody in antibodies_with_mechanisms(engine):
             rank_hypotheses(kb, kb.entity_of(resistance), kb.entity_of(antibody), top=None, engine=engine, prune=False)
-    return engine, sorted(set(recording.calls), key=lambda c: (c[0], c[1], sorted(c[3])))
+    return engine, sorted(set(recording.calls), key=lambda c: (c[0], c[1], sorted(c[3]), sorted(c[4] or ())))
 
 
 def test_every_search_the_engine_makes_matches_networkx(searches):
@@ -52,9 +52,10 @@ def test_every_search_the_engine_makes_matches_networkx(searches):
     sources = {source for source, *_ in calls}
     assert sources & engine.resistances and sources & (engine.agents - engine.antibodies)
     found = 0
-    for source, target, max_length, blocked in calls:
+    assert any(bound is not None and bound < blocked for *_, blocked, bound in calls)  # shared distance bounds too
+    for source, target, max_length, blocked, bound in calls:
         expected = reference_simple_paths(engine.graph, source, target, max_length, blocked)
-        assert keyed(engine.paths.index.simple_paths(source, target, max_length, blocked)) == keyed(expected), \
+        assert keyed(engine.paths.index.simple_paths(source, target, max_length, blocked, bound)) == keyed(expected), \
             (source, target)
         found += len(expected)
     assert found > 100
@@ -64,8 +65,8 @@ def test_paths_use_the_full_length_limit_and_parallel_edges(searches):
     """The cases an off-by-one cutoff or a merged multigraph would get wrong do occur."""
     engine, calls = searches
     lengths, parallel = set(), 0
-    for source, target, max_length, blocked in calls:
-        for path in engine.paths.index.simple_paths(source, target, max_length, blocked):
+    for source, target, max_length, blocked, bound in calls:
+        for path in engine.paths.index.simple_paths(source, target, max_length, blocked, bound):
             lengths.add(len(path.edges))
             pairs = [(e.source, e.target) for e in path.edges]
             parallel += any(engine.graph.number_of_edges(u, v) > 1 for u, v in pairs)
@@ -75,8 +76,8 @@ def test_paths_use_the_full_length_limit_and_parallel_edges(searches):
 
 def test_blocked_nodes_are_never_walked_through(searches):
     engine, calls = searches
-    for source, target, max_length, blocked in calls:
-        for path in engine.paths.index.simple_paths(source, target, max_length, blocked):
+    for source, target, max_length, blocked, bound in calls:
+        for path in engine.paths.index.simple_paths(source, target, max_length, blocked, bound):
             assert not set(path.nodes[1:-1]) & blocked
 
 

@@ -37,7 +37,7 @@ from .errors import Cd38kgError
 from .graph import Edge, Key, agent_nodes, build_edges, causal_graph, nodes_of_kind, statement_index
 from .model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
 from .names import curie
-from .paths import Path, PathIndex, strength
+from .paths import Path, PathIndex, path_factors, strength
 from .scoring import ScoringWeights
 from .vocab import CD38
 
@@ -71,9 +71,19 @@ class ScoredPath:
     path: Path
     strength: float
     kind: str
-    factors: dict[str, Any]
+    #: the factor its kind weighs (partner paths only)
+    kind_factor: float | None = None
     lesion_node: str = ""
     disputed_by: tuple[Support, ...] = ()
+
+    @property
+    def factors(self) -> dict[str, Any]:
+        """How the strength was built, edge by edge: worded only for the paths an answer shows."""
+        factors = path_factors(self.path)
+        if self.kind_factor is not None:
+            factors["kind"] = self.kind
+            factors["kind_factor"] = self.kind_factor
+        return factors
 
 
 @dataclass
@@ -211,6 +221,17 @@ class Engine:
             self._closed[antibody] = frozenset((self.agents - {antibody}) | self.resistances | self.patient_factors)
         return self._closed[antibody]
 
+    @cached_property
+    def path_bound(self) -> frozenset[str]:
+        """The nodes closed to paths whatever the antibody (all but the anti-CD38 antibodies of
+        :meth:`closed_to_paths`): distances to a mechanism around them bound every question's
+        search, computed once instead of once per antibody."""
+        return frozenset((self.agents - self.antibodies) | self.resistances | self.patient_factors)
+
+    @cached_property
+    def findings_by_iri(self) -> dict[str, Any]:
+        return {f.iri: f for f in self.facts.findings}
+
     def judge(self, antibody: str, partners: list[str], resistance: str) -> Judgement:
         """The verdict, score and evidence for a combination, before anything is put into words
         (ranking judges every candidate partner and words only the ones it shows)."""
@@ -248,15 +269,16 @@ class Engine:
         assessments = []
         for mechanism, edge in sorted(relied.items()):
             item = MechanismAssessment(mechanism, self.reliance_strength(edge), edge)
-            for path in self.paths.simple_paths(resistance, mechanism, self.weights.max_path_length, blocked_r):
+            for path in self.paths.simple_paths(resistance, mechanism, self.weights.max_path_length, blocked_r,
+                                                self.path_bound):
                 if path.edges[-1] is edge and len(path.edges) == 1:
                     continue
-                value, factors = strength(path)
+                value = strength(path)
                 disputed = self._disputed(resistance, path)
                 if disputed:
                     value *= self.weights.contested
                 item.resistance_paths.append(ScoredPath(path, value, "impairs" if path.sign < 0 else "helps",
-                                                        factors, disputed_by=disputed))
+                                                        disputed_by=disputed))
             negative = [p for p in item.resistance_paths if p.path.sign < 0]
             item.impairment = max((p.strength for p in negative), default=0.0)
             if item.impairment > 0:
@@ -315,7 +337,8 @@ class Engine:
                      OPPOSES: weights.aggravates}
         for partner in partners:
             blocked = self.closed_to_paths(antibody)
-            for path in self.paths.simple_paths(partner, item.mechanism, weights.max_path_length, blocked):
+            for path in self.paths.simple_paths(partner, item.mechanism, weights.max_path_length, blocked,
+                                                self.path_bound):
                 if partner == antibody and path.edges[0].relation.iri == CD38.induces:
                     continue  # an antibody examined for its own counter-routes: not its mechanisms
                 if path.sign < 0 and partner != antibody and self._blocked_harm(antibody, path):
@@ -325,15 +348,13 @@ class Engine:
                     if path.sign < 0:
                         continue  # the antibody is already lost: nothing downstream of it can hurt it
                     kind = INSUFFICIENT
-                value, factors = strength(path)
+                value = strength(path)
                 disputed = self._disputed(partner, path)
                 if disputed:
                     value *= weights.contested
                     if kind == RESTORES:
                         kind = CONTESTED
-                factors["kind"] = kind
-                factors["kind_factor"] = factor_of[kind]
-                item.partner_paths.append(ScoredPath(path, value * factor_of[kind], kind, factors, node, disputed))
+                item.partner_paths.append(ScoredPath(path, value * factor_of[kind], kind, factor_of[kind], node, disputed))
         best_support, best_harm = item.best_support, item.best_harm
         # A mechanism the antibody is known to use only through its class counts for less.
         presumed = weights.extrapolated if item.reliance_edge is not None and item.reliance_edge.extrapolated else 1.0
@@ -523,10 +544,6 @@ class Explainer:
         self.facts = engine.facts
         self.entity = entity
 
-    @cached_property
-    def _findings(self) -> dict[str, Any]:
-        return {f.iri: f for f in self.facts.findings}
-
     def explain(self, antibody: Entity, partners: list[Entity], resistance: Entity,
                 combination: list[Entity]) -> ExplainResult:
         engine = self.engine
@@ -699,9 +716,9 @@ class Explainer:
                                                 note or "a source reports no effect for this statement"))
                     for other, note in self.facts.conflicts.get(support.finding.iri, []):
                         pair = frozenset((support.finding.iri, other))
-                        if pair not in seen and other in self._findings:
+                        if pair not in seen and other in self.engine.findings_by_iri:
                             seen.add(pair)
-                            out.append(Conflict(support.finding, self._findings[other], note))
+                            out.append(Conflict(support.finding, self.engine.findings_by_iri[other], note))
         return out
 
 

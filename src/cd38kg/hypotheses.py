@@ -40,15 +40,15 @@ def reachable_partners(kb: KnowledgeView, engine: Engine, antibody: str, resista
     """The candidate partners with a causal path, within the path limit, to a mechanism the
     resistance impairs for the antibody: only they can help, so only they are explained.
 
-    Found by walking back from the impaired mechanisms through the biology (no other agent,
-    resistance or patient factor on the way, as for a partner's own paths) instead of
-    searching from every agent; the distances are the ones the partners' searches reuse.
+    Found by walking back from the impaired mechanisms through the biology (no agent but an
+    anti-CD38 antibody, no resistance or patient factor on the way: at least every route a
+    partner's own paths may take) instead of searching from every agent; the distances are
+    the ones the partners' searches reuse.
     """
     impaired, _ = engine.impairments(antibody, resistance)
-    closed = engine.closed_to_paths(antibody)
     reach: set[str] = set()
     for item in impaired:
-        reach.update(engine.paths.distances_to(item.mechanism, engine.weights.max_path_length, closed))
+        reach.update(engine.paths.distances_to(item.mechanism, engine.weights.max_path_length, engine.path_bound))
     return [a for a in candidate_partners(kb, engine) if a in reach]
 
 

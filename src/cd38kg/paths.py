@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import product
 from math import prod
 from typing import TYPE_CHECKING, Any
@@ -28,11 +29,11 @@ class Path:
 
     edges: tuple[Edge, ...]
 
-    @property
+    @cached_property
     def nodes(self) -> tuple[str, ...]:
         return (self.edges[0].source, *(e.target for e in self.edges))
 
-    @property
+    @cached_property
     def sign(self) -> int:
         return prod(e.sign for e in self.edges)
 
@@ -135,19 +136,23 @@ class PathIndex:
             self._to_target[key] = dist
         return self._to_target[key]
 
-    def simple_paths(self, source: str, target: str, max_length: int,
-                     blocked: frozenset[str] = frozenset()) -> list[Path]:
+    def simple_paths(self, source: str, target: str, max_length: int, blocked: frozenset[str] = frozenset(),
+                     bound: frozenset[str] | None = None) -> list[Path]:
         """Every simple path from ``source`` to ``target`` of at most ``max_length`` edges that
         passes through no blocked node. The ends may be in ``blocked``: a question about one
-        agent passes the same set of all agents as every other, and shares its cached distances."""
+        agent passes the same set of all agents as every other, and shares its cached distances.
+        ``bound``, a subset of ``blocked``, is what the cached distances avoid (a coarser bound
+        shared by more questions prunes less but is computed once)."""
         import rustworkx as rx
 
         if source not in self or target not in self or source == target:
             return []
-        to_target = self.distances_to(target, max_length, blocked)
+        to_target = self.distances_to(target, max_length, blocked if bound is None else bound)
         if source not in to_target:
             return []
         region = self._region(source, target, max_length, blocked, to_target)
+        if target not in region:
+            return []  # the bound let the walk start; the blocked nodes stopped it
         sub = rx.PyDiGraph(multigraph=False)
         index = {node: sub.add_node(node) for node in region}
         sub.add_edges_from_no_data([(index[u], index[v]) for u in region if u != target
@@ -180,14 +185,18 @@ class PathIndex:
         return list(depth)
 
 
-def strength(path: Path) -> tuple[float, dict[str, Any]]:
-    """A path's strength (its weakest edge's weight) and how it was built, edge by edge."""
+def strength(path: Path) -> float:
+    """A path's strength: its weakest edge's weight."""
+    return min(e.weight for e in path.edges)
+
+
+def path_factors(path: Path) -> dict[str, Any]:
+    """How a path's strength was built, edge by edge (for the paths an answer shows)."""
     weakest = min(path.edges, key=lambda e: e.weight)
-    factors = {
+    return {
         "edges": [{"statement": f"{curie(e.subject)} {e.relation.label} {curie(e.object)}", "weight": round(e.weight, 4),
                    "evidence_level": e.level, "contested": bool(e.counter), "extrapolated": e.extrapolated}
                   for e in path.edges],
         "weakest_edge": f"{curie(weakest.subject)} {weakest.relation.label} {curie(weakest.object)}",
         "weakest_weight": round(weakest.weight, 4),
     }
-    return weakest.weight, factors
