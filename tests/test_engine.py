@@ -145,7 +145,7 @@ def test_weights_are_configurable(kb, tmp_path):
     with pytest.raises(Cd38kgError, match="unknown weight"):
         ScoringWeights.from_file(bad)
     for constant in ("NaN", "Infinity", "-Infinity"):
-        bad.write_text('{"contested": %s}' % constant)
+        bad.write_text(f'{{"contested": {constant}}}')
         with pytest.raises(Cd38kgError, match="not a weight"):
             ScoringWeights.from_file(bad)
 
