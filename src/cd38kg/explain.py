@@ -42,6 +42,8 @@ from .scoring import ScoringWeights
 from .vocab import CD38
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from .facts import Facts
 
 RESTORES, COMPENSATES, CONTESTED, AGGRAVATES, OPPOSES = "restores", "compensates", "contested", "aggravates", "opposes"
@@ -104,6 +106,9 @@ class MechanismAssessment:
     #: node -> the changes the resistance makes there: (sign, aspect, is it the resistance's own change)
     lesion: dict[str, set[tuple[int, str, bool]]] = field(default_factory=dict)
     depth: dict[str, int] = field(default_factory=dict)
+    #: cells the resistance depletes on its way, and the molecules that depletion needs (see _mark_depletion)
+    depleted: frozenset[str] = frozenset()
+    depletion_needs: frozenset[str] = frozenset()
 
     @property
     def best_support(self) -> ScoredPath | None:
@@ -130,8 +135,7 @@ class Engine:
         self.weights = weights or ScoringWeights()
         index = statement_index(facts)  # computed once: the edges and the disputes both read it
         self.edges = build_edges(facts, index, self.weights, without, without_findings)
-        self.graph = causal_graph(self.edges)
-        self.paths = PathIndex(self.graph)
+        self.paths = PathIndex(self.edges)
         self.agents = agent_nodes(facts)
         self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
         self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
@@ -160,6 +164,12 @@ class Engine:
                     disputes[(src, dst)].append((relation.sign or 1, support))
         return disputes
 
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The causal graph in networkx: the reference the path index is checked against, built on
+        first use (the engine itself walks :attr:`paths`)."""
+        return causal_graph(self.edges)
+
     def rank(self, support: Support) -> int:
         return self.facts.evidence_rank.get(support.finding.evidence_level, 0)
 
@@ -174,10 +184,9 @@ class Engine:
     def reliance(self, antibody: str) -> dict[str, Edge]:
         """The mechanisms of action the antibody uses, with the edge that says so."""
         out = {}
-        for _, target, data in self.graph.out_edges(antibody, data=True):
-            edge: Edge = data["edge"]
+        for edge in self.paths.out_edges(antibody):
             if edge.relation.iri == CD38.induces and edge.sign > 0:
-                out[target] = edge
+                out[edge.target] = edge
         return out
 
     def reliance_strength(self, edge: Edge) -> float:
@@ -191,14 +200,13 @@ class Engine:
         so an antibody known through fewer mechanisms (only by its class) gains nothing from it."""
         if self._reference is None:
             totals = [sum(self.reliance_strength(e) for e in self.reliance(ab).values()) for ab in self.antibodies
-                      if ab in self.graph]
+                      if ab in self.paths]
             self._reference = max(totals, default=0.0) or 1.0
         return self._reference
 
     def blocked_by(self, antibody: str) -> set[str]:
         """Nodes the antibody itself inhibits or depletes: harm routed through them is blocked."""
-        return {data["edge"].target for _, _, data in self.graph.out_edges(antibody, data=True)
-                if data["edge"].sign < 0}
+        return {e.target for e in self.paths.out_edges(antibody) if e.sign < 0}
 
     def _blocked_harm(self, antibody: str, path: Path) -> bool:
         """Is a harmful path cut by the antibody itself? It is when it runs through a node the
@@ -263,7 +271,7 @@ class Engine:
         relied = self.reliance(antibody)
         if not relied:
             return [], f"the knowledge base records no mechanism of action for {self.facts.label(antibody)}"
-        if resistance not in self.graph or not self.graph.out_degree(resistance):
+        if not self.paths.out_edges(resistance):
             return [], f"the knowledge base records no causal effect of {self.facts.label(resistance)}"
         blocked_r = self.closed_to_paths(antibody)
         assessments = []
@@ -283,6 +291,7 @@ class Engine:
             item.impairment = max((p.strength for p in negative), default=0.0)
             if item.impairment > 0:
                 self._mark_lesion(item, negative)
+                self._mark_depletion(item, negative)
                 assessments.append(item)
         if not assessments:
             return [], (f"{self.facts.label(resistance)} has no causal path to a mechanism "
@@ -311,6 +320,22 @@ class Engine:
                 item.depth[node] = min(item.depth.get(node, position), position)
         item.lesion = dict(lesion)
 
+    def _mark_depletion(self, item: MechanismAssessment, negative: list[ScoredPath]) -> None:
+        """The cells the resistance depletes on its way to the mechanism (refilling them is a
+        contested restoration unless the added cells escape the depletion), and the molecules
+        that depletion needs: one its depleting process requires (NK fratricide requires CD38 on
+        NK cells) or one on the depleted cells' populations (CD38 on NK cells, where CD38-high NK
+        cells are killed). Computed once per antibody and resistance, read for every partner."""
+        depleting = [e for scored in negative for e in scored.path.edges if e.relation.iri == CD38.depletes]
+        item.depleted = frozenset(e.target for e in depleting)
+        if not item.depleted:
+            return
+        required = {e.source for node in {e.source for e in depleting} for e in self.paths.in_edges(node)
+                    if e.relation.reverse}
+        populations = {cell for node in item.depleted for cell in self._ancestry(node)}
+        carried = {node for node, (_, cell) in self.facts.context_of.items() if cell in populations}
+        item.depletion_needs = frozenset(required | carried)
+
     def _is_process(self, iri: str) -> bool:
         return CD38.Process in self.facts.entities[iri].types if iri in self.facts.entities else False
 
@@ -327,8 +352,7 @@ class Engine:
 
     def _assess_partners(self, item: MechanismAssessment, antibody: str, partners: list[str]) -> None:
         weights = self.weights
-        depleted = {e.target for scored in item.resistance_paths if scored.path.sign < 0
-                    for e in scored.path.edges if e.relation.iri == CD38.depletes}
+        depleted = item.depleted
         # When the resistance acts on the antibody itself, only what acts upstream of it counts.
         neutralised_at = item.depth.get(antibody)
         factor_of = {RESTORES: weights.restores, ESCAPES: weights.escapes, COMPENSATES: weights.compensates,
@@ -413,28 +437,21 @@ class Engine:
                 return True
         return False
 
-    def _spared_from_depletion(self, path: Path, item: MechanismAssessment, depleted: set[str]) -> bool:
+    def _spared_from_depletion(self, path: Path, item: MechanismAssessment, depleted: frozenset[str]) -> bool:
         """Are the cells the partner adds out of the resistance's reach? Not when they belong to
-        a depleted population; yes when they lack a molecule the depletion needs: one its
-        depleting process requires (NK fratricide requires CD38 on NK cells) or one on the
-        depleted cells' populations (CD38 on NK cells, where CD38-high NK cells are killed)."""
+        a depleted population; yes when they lack a molecule the depletion needs (see
+        :meth:`_mark_depletion`)."""
         added = [e.target for e in path.edges if e.aspect == "number" and e.sign > 0]
         if not added or depleted & set(self._ancestry(added[0])):
             return False
-        sources = {e.source for scored in item.resistance_paths if scored.path.sign < 0
-                   for e in scored.path.edges if e.relation.iri == CD38.depletes}
-        required = {data["edge"].source for node in sources for _, _, data in self.graph.in_edges(node, data=True)
-                    if data["edge"].relation.reverse}
-        populations = {cell for node in depleted for cell in self._ancestry(node)}
-        carried = {node for node, (_, cell) in self.facts.context_of.items() if cell in populations}
-        return self._spared(path, required | carried)
+        return self._spared(path, set(item.depletion_needs))
 
     def idea_path(self, item: MechanismAssessment) -> ScoredPath | None:
         """The route that best expresses how the partner helps: its best restoring path if
         it undoes the resistance's change at all, else its best positive path."""
         return item.best_restoring or item.best_support
 
-    def _classify(self, path: Path, item: MechanismAssessment, depleted: set[str]) -> tuple[str, str]:
+    def _classify(self, path: Path, item: MechanismAssessment, depleted: frozenset[str]) -> tuple[str, str]:
         """Does a partner path undo the resistance's own change, compensate for it, deepen it,
         or act elsewhere? Returns the kind and the lesion node it acts on ("" if none).
 

@@ -33,7 +33,7 @@ PROPOSALS = ("counters", "switch")
 
 def candidate_partners(kb: KnowledgeView, engine: Engine) -> list[str]:
     """Agents other than anti-CD38 antibodies that have at least one causal edge."""
-    return sorted(a for a in engine.agents - engine.antibodies if a in engine.graph and engine.graph.out_degree(a))
+    return sorted(a for a in engine.agents - engine.antibodies if engine.paths.out_edges(a))
 
 
 def reachable_partners(kb: KnowledgeView, engine: Engine, antibody: str, resistance: str) -> list[str]:
@@ -54,7 +54,7 @@ def reachable_partners(kb: KnowledgeView, engine: Engine, antibody: str, resista
 
 def antibodies_with_mechanisms(engine: Engine) -> list[str]:
     """Anti-CD38 antibodies whose mechanisms of action the knowledge base records."""
-    return sorted(a for a in engine.antibodies if a in engine.graph and engine.reliance(a))
+    return sorted(a for a in engine.antibodies if engine.reliance(a))
 
 
 def claimed(kb: KnowledgeView, resistance: str, agent: str, kinds: tuple[str, ...]) -> list[Claim]:

@@ -10,8 +10,7 @@ following the rule documented in :mod:`cd38kg.scoring`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from itertools import product
 from math import prod
 from typing import TYPE_CHECKING, Any
@@ -28,14 +27,13 @@ class Path:
     """A causal chain of edges, read from its source to its target."""
 
     edges: tuple[Edge, ...]
+    #: computed once, as every classification of the path reads them
+    nodes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    sign: int = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def nodes(self) -> tuple[str, ...]:
-        return (self.edges[0].source, *(e.target for e in self.edges))
-
-    @cached_property
-    def sign(self) -> int:
-        return prod(e.sign for e in self.edges)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", (self.edges[0].source, *(e.target for e in self.edges)))
+        object.__setattr__(self, "sign", prod(e.sign for e in self.edges))
 
     def sign_at(self, node: str) -> int:
         """The sign of the path's influence on ``node`` (which must lie on it, after the start)."""
@@ -101,20 +99,33 @@ class PathIndex:
     is its own path, as networkx does over a multigraph.
     """
 
-    def __init__(self, graph: nx.MultiDiGraph) -> None:
-        self._succ: dict[str, list[str]] = {node: [] for node in graph}
-        self._pred: dict[str, list[str]] = {node: [] for node in graph}
-        self._between: dict[tuple[str, str], list[Edge]] = {}
-        for u, v, edge in graph.edges(data="edge"):
-            parallel = self._between.setdefault((u, v), [])
-            if not parallel:
-                self._succ[u].append(v)
-                self._pred[v].append(u)
-            parallel.append(edge)
+    def __init__(self, edges: Iterable[Edge]) -> None:
+        self._succ: dict[str, list[str]] = {}
+        self._pred: dict[str, list[str]] = {}
+        #: the edges between two nodes, one per relation (as the multigraph keys them)
+        self._between: dict[tuple[str, str], dict[str, Edge]] = {}
+        for edge in edges:
+            u, v = edge.source, edge.target
+            parallel = self._between.get((u, v))
+            if parallel is None:
+                parallel = self._between[(u, v)] = {}
+                self._succ.setdefault(u, []).append(v)
+                self._pred.setdefault(u, [])
+                self._succ.setdefault(v, [])
+                self._pred.setdefault(v, []).append(u)
+            parallel[edge.relation.iri] = edge
         self._to_target: dict[tuple[str, int, frozenset[str]], dict[str, int]] = {}
 
     def __contains__(self, node: str) -> bool:
         return node in self._succ
+
+    def out_edges(self, node: str) -> list[Edge]:
+        """The edges leaving ``node`` (none when it is not in the graph)."""
+        return [e for after in self._succ.get(node, ()) for e in self._between[(node, after)].values()]
+
+    def in_edges(self, node: str) -> list[Edge]:
+        """The edges reaching ``node`` (none when it is not in the graph)."""
+        return [e for before in self._pred.get(node, ()) for e in self._between[(before, node)].values()]
 
     def distances_to(self, target: str, max_length: int, excluded: frozenset[str]) -> dict[str, int]:
         """Edges from each node to ``target`` (at most ``max_length``), never walking *through*
@@ -160,7 +171,7 @@ class PathIndex:
         paths = []
         for nodes in rx.digraph_all_simple_paths(sub, index[source], index[target], cutoff=max_length + 1):
             names = [region[i] for i in nodes]
-            hops = [self._between[pair] for pair in zip(names, names[1:])]
+            hops = [self._between[pair].values() for pair in zip(names, names[1:])]
             paths.extend(Path(edges) for edges in product(*hops))
         return _ordered(paths)
 
