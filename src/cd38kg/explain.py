@@ -34,7 +34,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import Cd38kgError
-from .graph import Edge, Key, agent_nodes, build_edges, causal_graph, nodes_of_kind, statement_index
+from .graph import Edge, Key, agent_nodes, build_edges, bulk_objects, causal_graph, nodes_of_kind, statement_index
 from .model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
 from .names import curie
 from .paths import Path, PathIndex, path_factors, strength
@@ -133,9 +133,10 @@ class Engine:
                  without: set[Key] | None = None, without_findings: set[str] | None = None) -> None:
         self.facts = facts
         self.weights = weights or ScoringWeights()
-        index = statement_index(facts)  # computed once: the edges and the disputes both read it
-        self.edges = build_edges(facts, index, self.weights, without, without_findings)
-        self.paths = PathIndex(self.edges)
+        with bulk_objects():
+            index = statement_index(facts)  # computed once: the edges and the disputes both read it
+            self.edges = build_edges(facts, index, self.weights, without, without_findings)
+            self.paths = PathIndex(self.edges)
         self.agents = agent_nodes(facts)
         self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
         self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)

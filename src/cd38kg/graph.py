@@ -14,8 +14,10 @@ an explanation must be traceable to a source.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -170,6 +172,20 @@ def build_edges(facts: Facts, index: dict[Key, list[Support]], weights: ScoringW
                           sign=sign, weight=weight, supports=tuple(positive), counter=tuple(counter),
                           level=level))
     return edges
+
+
+@contextmanager
+def bulk_objects() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many long-lived objects are built (the index, the
+    edges): with a large knowledge base loaded, each full collection rescans the whole heap, which
+    was half the engine's build time at 100k statements. The collector resumes as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def causal_graph(edges: Iterable[Edge]) -> nx.MultiDiGraph:

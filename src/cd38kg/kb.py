@@ -350,8 +350,11 @@ class KnowledgeBase:
         """Resolve ``--without`` statements to (subject, predicate, object) keys or finding IRIs."""
         keys: set[tuple[str, str, str]] = set()
         finding_ids: set[str] = set()
+        statements = list(statements)
+        if not statements:  # the usual question: nothing to index (every finding, at scale)
+            return keys, finding_ids
         known_findings = {f.iri for f in self.facts.findings}
-        known_keys = set(statement_index(self.facts)) if statements else set()
+        known_keys = set(statement_index(self.facts))
         by_name = {}
         for rel in self.facts.relations.values():
             for name in (rel.tsv_name, rel.label, curie(rel.iri)):
