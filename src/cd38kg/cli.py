@@ -295,7 +295,7 @@ def profile(profile_file: str, top: int, extras: tuple[str, ...], fmt: str) -> N
 @cli.command("build-cache")
 def build_cache() -> None:
     """Re-run HermiT on the bundled ontology and rewrite its shipped inference cache (developers)."""
-    from .reasoning import write_bundled_inferences
+    from .loader import write_bundled_inferences
 
     path = write_bundled_inferences()
     note(f"wrote {path}")

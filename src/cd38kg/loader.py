@@ -27,9 +27,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import Cd38kgError
 from .facts import Facts, select_facts
 from .io import check_extension_path, read_extension
-from .progress import say
-from .reasoning import cache_dir, cached_inferences, fingerprint, infer, inferences_ntriples, parse_inferences, store_inferences
-from .resources import claims_file, ontology_files
+from .progress import say, step
+from .reasoning import (
+    cache_dir,
+    cached_inferences,
+    fingerprint,
+    infer,
+    inferences_ntriples,
+    owl_input,
+    parse_inferences,
+    read_tbox,
+    run_hermit,
+    ship_classification,
+    store_inferences,
+)
+from .resources import bundled_inferences_file, claims_file, ontology_files
 from .store import open_store, read_text, write_text
 from .store.base import Manifest, add_triples, dataset_over, to_ox
 from .store.files import load_into
@@ -278,3 +290,16 @@ def _uri(iri: str) -> object:
     from rdflib import URIRef
 
     return URIRef(iri)
+
+
+def write_bundled_inferences() -> Path:
+    """Reason over the bundled knowledge base with HermiT alone (every individual) and ship the
+    result, with HermiT's classification of its classes for the materialiser."""
+    from rdflib import URIRef
+
+    loaded = load([], reason="always")  # the materialiser, cheap; HermiT runs below
+    curated, asserted = (loaded.dataset.graph(URIRef(g)) for g in (CURATED_GRAPH, ASSERTED_GRAPH))
+    with step("Reasoning with HermiT over the bundled knowledge base"):
+        inferred = run_hermit(owl_input(curated, asserted))
+    ship_classification(read_tbox(curated, asserted))
+    return store_inferences(loaded.inference_key, inferences_ntriples(inferred), bundled_inferences_file())

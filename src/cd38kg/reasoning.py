@@ -419,20 +419,8 @@ def parse_inferences(text: str) -> list[Triple]:
     return out
 
 
-def write_bundled_inferences() -> Path:
-    """Reason over the bundled knowledge base with HermiT alone (every individual) and ship the
-    result, with HermiT's classification of its classes for the materialiser."""
-    from rdflib import URIRef
-
-    from .loader import load
-    from .vocab import ASSERTED_GRAPH, CURATED_GRAPH
-
-    loaded = load([], reason="always")  # the materialiser, cheap; HermiT runs below
-    curated, asserted = (loaded.dataset.graph(URIRef(g)) for g in (CURATED_GRAPH, ASSERTED_GRAPH))
-    with step("Reasoning with HermiT over the bundled knowledge base"):
-        inferred = run_hermit(owl_input(curated, asserted))
-    tbox = read_tbox(curated, asserted)
+def ship_classification(tbox: TBox) -> Path:
+    """Classify the bundled classes with HermiT and ship the result for the materialiser."""
     with step("Reasoning with HermiT over the bundled classes"):
         classification = classify(tbox.graph)
-    store_inferences(tbox.key, inferences_ntriples(classification), bundled_classes_file(), header=_CLASSES_HEADER)
-    return store_inferences(loaded.inference_key, inferences_ntriples(inferred), bundled_inferences_file())
+    return store_inferences(tbox.key, inferences_ntriples(classification), bundled_classes_file(), header=_CLASSES_HEADER)
