@@ -29,8 +29,8 @@ def reasoning_step(path: Path, hermit: bool) -> dict[str, float | int]:
     """Time the loader's reasoning step both ways over the same layers (in this process)."""
     from rdflib import URIRef
 
-    from cd38kg.loader import load
-    from cd38kg.reasoning import infer, owl_input, run_hermit
+    from cd38kg.knowledge.loader import load
+    from cd38kg.knowledge.reasoning import infer, owl_input, run_hermit
     from cd38kg.vocab import ASSERTED_GRAPH, CURATED_GRAPH
 
     started = time.perf_counter()
@@ -52,7 +52,7 @@ def cold_validate(path: Path) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (GiB, via /usr/bin/time) and the summary line of a cold validate."""
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "maxrss-kib %M", sys.executable, "-m", "cd38kg.cli", "validate",
+        done = subprocess.run(["/usr/bin/time", "-f", "maxrss-kib %M", sys.executable, "-m", "cd38kg.interfaces.cli", "validate",
                                "--extra", str(path)], capture_output=True, text=True,
                               env={**os.environ, "XDG_CACHE_HOME": cache}, check=False)
         wall = time.perf_counter() - started

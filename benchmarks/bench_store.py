@@ -12,7 +12,7 @@ import sys
 SCRIPT = r"""
 import time, rdflib
 from cd38kg.resources import ontology_files
-from cd38kg.facts import Q_FINDINGS, select
+from cd38kg.knowledge.facts import Q_FINDINGS, select
 backend = "{backend}"
 if backend == "oxigraph":
     import oxrdflib

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from cd38kg import KnowledgeBase
-from cd38kg.render_html import explanation_html, graph_html, write_html
+from cd38kg.interfaces.render_html import explanation_html, graph_html, write_html
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "html"

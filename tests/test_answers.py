@@ -12,7 +12,7 @@ import sys
 import jsonschema
 import pytest
 
-from cd38kg.profile import assess_profile
+from cd38kg.engine.profile import assess_profile
 from cd38kg.serialize import answer_schema, explain_json, hypotheses_json
 
 QUESTIONS = [
@@ -57,7 +57,7 @@ def test_the_schema_rejects_an_answer_without_its_paths(kb):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cd38kg.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_tsv_gives_one_row_per_hypothesis_with_the_score_factors():

@@ -25,7 +25,7 @@ import pytest
 
 from cd38kg import KnowledgeBase
 from cd38kg.errors import Cd38kgError
-from cd38kg.queries import load_query, query_command, render, run_named
+from cd38kg.interfaces.queries import load_query, query_command, render, run_named
 from cd38kg.resources import example_file
 from cd38kg.serialize import explain_json, hypotheses_json
 from cd38kg.store import BACKENDS, open_store
@@ -220,7 +220,7 @@ def test_cached_runs_do_not_read_an_unchanged_extension_again(cache_home: Path, 
     def unexpected(*args: object) -> None:
         raise AssertionError("the extension was parsed again")
 
-    monkeypatch.setattr("cd38kg.loader.read_extension", unexpected)
+    monkeypatch.setattr("cd38kg.knowledge.loader.read_extension", unexpected)
     again = KnowledgeBase.load(extras=[extension])
     assert again.new_entities == first.new_entities and again.import_notes == first.import_notes
     assert len(again.dataset) == len(first.dataset)
@@ -229,7 +229,7 @@ def test_cached_runs_do_not_read_an_unchanged_extension_again(cache_home: Path, 
 def test_derived_strategies_are_computed_once_and_only_for_queries_that_read_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    import cd38kg.hypotheses as hypotheses
+    import cd38kg.engine.hypotheses as hypotheses
 
     real = hypotheses.strategy_triples
     monkeypatch.setattr(hypotheses, "strategy_triples", lambda kb: calls.append(1) or real(kb))
@@ -322,7 +322,7 @@ def test_bad_backends_on_the_command_line_fail_in_one_line(args: list[str], mess
     file.write_text("x")
     args = [a.format(closed=free_port(), file=file) for a in args]
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "cd38kg.cli", *args], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
@@ -330,7 +330,7 @@ def test_bad_backends_on_the_command_line_fail_in_one_line(args: list[str], mess
 
 
 def test_named_queries_declare_whether_they_read_the_derived_graph() -> None:
-    from cd38kg.queries import reads_derived
+    from cd38kg.interfaces.queries import reads_derived
 
     assert reads_derived(load_query("strategies").text)
     assert not reads_derived(load_query("cells-expressing").text)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from cd38kg.errors import Cd38kgError, InputFileError
-from cd38kg.loader import load
+from cd38kg.knowledge.loader import load
+from cd38kg.knowledge.validate import validate
 from cd38kg.store import new_graph, parse_into
-from cd38kg.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "tests" / "fixtures" / "bad"
@@ -35,7 +35,7 @@ def line_of(path: Path, text: str) -> int:
 
 def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run([sys.executable, "-m", "cd38kg.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", *args], capture_output=True, text=True,
                           env=env, timeout=300, cwd=ROOT)
 
 
@@ -239,7 +239,7 @@ def test_user_files_never_fetch_urls(tmp_path, cache_home):
 
 
 def test_excel_tsv_with_bom_and_crlf_is_read(kb, tmp_path):
-    from cd38kg.extend import read_tsv_extension
+    from cd38kg.knowledge.extend import read_tsv_extension
 
     path = tmp_path / "excel.tsv"
     path.write_bytes("\ufeffsubject\tpredicate\tobject\tsource\r\ndaratumumab\tdepletes\tNK cells\tuser: excel\r\n"

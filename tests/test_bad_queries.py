@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from cd38kg.queries import MAX_QUERY_CHARS
-from cd38kg.server import MAX_BODY, MAX_HEAD, Settings, make_server
+from cd38kg.interfaces.queries import MAX_QUERY_CHARS
+from cd38kg.interfaces.server import MAX_BODY, MAX_HEAD, Settings, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_MEMORY = 2 << 30
@@ -259,7 +259,7 @@ def cli_env(cache_home, listener):
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
     # Reasoning (Java) is not what these tests measure: run it once, unbounded, to fill the cache.
-    subprocess.run([sys.executable, "-m", "cd38kg.cli", "info"], env=env, capture_output=True, timeout=600,
+    subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", "info"], env=env, capture_output=True, timeout=600,
                    check=True)
     return env
 
@@ -269,7 +269,7 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[subpr
         resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY, CLI_MEMORY))
 
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "cd38kg.cli", *args], capture_output=True, text=True, env=env,
+    result = subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", *args], capture_output=True, text=True, env=env,
                             timeout=timeout, preexec_fn=limit_memory, cwd=ROOT)  # noqa: PLW1509 (no threads here)
     return result, time.monotonic() - started
 

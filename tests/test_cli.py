@@ -14,7 +14,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cd38kg.cli import cli
+from cd38kg.interfaces.cli import cli
 from cd38kg.resources import examples
 
 
@@ -71,7 +71,7 @@ def test_table_is_the_default_and_text_its_old_name(runner):
 
 
 def test_every_command_that_prints_results_offers_the_shared_formats():
-    from cd38kg.cli import FORMATS
+    from cd38kg.interfaces.cli import FORMATS
 
     printing = {name: command for name, command in cli.commands.items() if name not in ("serve", "build-cache", "export")}
     for name, command in printing.items():

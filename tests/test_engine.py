@@ -132,7 +132,7 @@ def test_score_breakdown_per_step_and_factor(kb):
 
 
 def test_weights_are_configurable(kb, tmp_path):
-    from cd38kg.scoring import ScoringWeights
+    from cd38kg.engine.scoring import ScoringWeights
 
     weights_file = tmp_path / "w.json"
     weights_file.write_text('{"evidence": {"animal model": 0.1, "ex vivo": 0.1}}')
@@ -237,8 +237,8 @@ def test_sparql_and_the_causal_graph_agree_on_what_each_resistance_impairs(kb):
     asserted triples) and the networkx path search must name the same impaired mechanisms,
     except where the chain runs through an antibody (neutralisation), which only the engine
     follows through class membership."""
-    from cd38kg.hypotheses import antibodies_with_mechanisms
-    from cd38kg.queries import run_named
+    from cd38kg.engine.hypotheses import antibodies_with_mechanisms
+    from cd38kg.interfaces.queries import run_named
 
     by_query: dict[str, set[str]] = {}
     for row in run_named(kb, kb.dataset, "resistance-mechanisms").records():

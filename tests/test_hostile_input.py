@@ -185,7 +185,7 @@ def run_limited(args: list[str], env: dict[str, str], cwd: Path) -> Outcome:
     out_path, err_path = cwd / f".out-{threading.get_ident()}", cwd / f".err-{threading.get_ident()}"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.monotonic()
-        process = subprocess.Popen([sys.executable, "-m", "cd38kg.cli", *args], stdin=subprocess.DEVNULL, stdout=out,
+        process = subprocess.Popen([sys.executable, "-m", "cd38kg.interfaces.cli", *args], stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=err, env=env, cwd=cwd, preexec_fn=_limit_memory)
         killer = threading.Timer(WALL_SECONDS, process.kill)
         killer.start()
@@ -234,7 +234,7 @@ def outcomes(tmp_path_factory) -> dict[str, Outcome]:
     write_inputs(tmp)
     cache = tmp_path_factory.mktemp("hostile-cache")
     base = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("CD38KG_")}
-    warm = subprocess.run([sys.executable, "-m", "cd38kg.cli", "info", "--format", "json"], capture_output=True,
+    warm = subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", "info", "--format", "json"], capture_output=True,
                           text=True, env={**base, "XDG_CACHE_HOME": str(cache)}, timeout=600)
     assert warm.returncode == 0, warm.stderr  # inferences cached (or shipped): no case below needs Java
     trap = ConnectionTrap()

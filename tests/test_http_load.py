@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cd38kg.server import Settings, make_server
+from cd38kg.interfaces.server import Settings, make_server
 
 CLIENTS = 40
 REQUESTS = 20

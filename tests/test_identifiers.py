@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cd38kg.identifiers import check_curie, standard_curie
 from cd38kg.io.matching import Importer
+from cd38kg.knowledge.identifiers import check_curie, standard_curie
 
 CD38_IRI = "https://w3id.org/cd38kg/kb/CD38"
 TRIAL_IRI = "https://w3id.org/cd38kg/kb/trial-nct02751255"

@@ -68,7 +68,7 @@ def test_a_new_agent_against_cd59_becomes_a_hypothesis(kb, extended):
 
 def run_cli(*args: str, cache) -> subprocess.CompletedProcess:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run([sys.executable, "-m", "cd38kg.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", *args], capture_output=True, text=True,
                           env=env, timeout=300, cwd=ROOT)
 
 

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from cd38kg.explain import Engine
-from cd38kg.graph import causal_graph
-from cd38kg.hypotheses import antibodies_with_mechanisms, rank_hypotheses
-from cd38kg.paths import PathIndex, reference_simple_paths
+from cd38kg.engine.explain import Engine
+from cd38kg.engine.graph import causal_graph
+from cd38kg.engine.hypotheses import antibodies_with_mechanisms, rank_hypotheses
+from cd38kg.engine.paths import PathIndex, reference_simple_paths
 from cd38kg.vocab import CD38
 
 

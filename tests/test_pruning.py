@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from cd38kg import KnowledgeBase
-from cd38kg.explain import Engine
-from cd38kg.hypotheses import antibodies_with_mechanisms, candidate_partners, rank_hypotheses, reachable_partners
+from cd38kg.engine.explain import Engine
+from cd38kg.engine.hypotheses import antibodies_with_mechanisms, candidate_partners, rank_hypotheses, reachable_partners
 from cd38kg.serialize import hypothesis_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,9 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from cd38kg import KnowledgeBase
-from cd38kg.cli import main
 from cd38kg.errors import Cd38kgError, UnknownEntityError
-from cd38kg.queries import (
+from cd38kg.interfaces.cli import main
+from cd38kg.interfaces.queries import (
     QueryError,
     QueryRefused,
     QueryResult,

@@ -2,7 +2,7 @@
 
 The compliance test reasons over the same input twice, with HermiT over every individual
 (the reference, as the knowledge base was reasoned before) and with HermiT's classification
-of the classes plus :func:`cd38kg.materialise.materialise`, and compares the inferred triples
+of the classes plus :func:`cd38kg.knowledge.materialise.materialise`, and compares the inferred triples
 the engine and the queries read (``graph/inferred``). No difference is tolerated: the fragment
 the materialiser implements covers everything these inputs use, and inputs beyond it are
 handed to HermiT whole (the last compliance case).
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from cd38kg.loader import load
-from cd38kg.materialise import Definition, Schema, materialise
-from cd38kg.reasoning import (
+from cd38kg.knowledge.loader import load
+from cd38kg.knowledge.materialise import Definition, Schema, materialise
+from cd38kg.knowledge.reasoning import (
     cached_classification,
     cached_inferences,
     infer,

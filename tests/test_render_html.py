@@ -40,9 +40,9 @@ import pytest
 from click.testing import CliRunner
 
 from cd38kg import KnowledgeBase
-from cd38kg.cli import cli
 from cd38kg.errors import Cd38kgError
-from cd38kg.render_html import (
+from cd38kg.interfaces.cli import cli
+from cd38kg.interfaces.render_html import (
     Link,
     Page,
     explanation_html,

@@ -28,7 +28,7 @@ from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, TSV, TURTLE, XM
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from cd38kg import KnowledgeBase
-from cd38kg.server import Settings, is_loopback, make_server, negotiate
+from cd38kg.interfaces.server import Settings, is_loopback, make_server, negotiate
 
 KB_NS = "https://w3id.org/cd38kg/kb/"
 IMIDS = "SELECT ?drug ?label WHERE { ?drug a cd38:IMiD ; rdfs:label ?label } ORDER BY ?label"
@@ -364,7 +364,7 @@ def processes_mentioning(marker):
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to find the query processes")
 def test_serve_command_stops_its_running_queries_on_sigterm():
     marker = f"marker-{uuid.uuid4().hex}.invalid"
-    process = subprocess.Popen([sys.executable, "-m", "cd38kg.cli", "serve", "--port", "0", "--timeout", "60",
+    process = subprocess.Popen([sys.executable, "-m", "cd38kg.interfaces.cli", "serve", "--port", "0", "--timeout", "60",
                                 "--max-concurrent", "2", "--allow-host", marker], stderr=subprocess.PIPE, text=True)
     try:
         banner = process.stderr.readline()
@@ -394,7 +394,7 @@ def test_serve_command_stops_its_running_queries_on_sigterm():
 def test_listening_beyond_loopback_warns():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.168.1.20")
-    process = subprocess.Popen([sys.executable, "-m", "cd38kg.cli", "serve", "--host", "0.0.0.0", "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "cd38kg.interfaces.cli", "serve", "--host", "0.0.0.0", "--port", "0",
                                 "--max-concurrent", "1"], stderr=subprocess.PIPE, text=True)
     try:
         lines = [process.stderr.readline()]

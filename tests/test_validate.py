@@ -18,8 +18,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
+from cd38kg.knowledge.validate import ValidationReport, check_disjointness, check_shapes, locate, validate
 from cd38kg.resources import claims_file, ontology_dir, ontology_files, shapes_file
-from cd38kg.validate import ValidationReport, check_disjointness, check_shapes, locate, validate
 from cd38kg.vocab import CD38, KB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def seeded(cache_home) -> ValidationReport:
 
 def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run([sys.executable, "-m", "cd38kg.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", *args], capture_output=True, text=True,
                           env=env, timeout=300, cwd=ROOT)
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from cd38kg import KnowledgeBase
-from cd38kg.expert import ask, load_questions
-from cd38kg.explain import PARALLEL, RESTORES
-from cd38kg.graph import Edge
+from cd38kg.engine.expert import ask, load_questions
+from cd38kg.engine.explain import PARALLEL, RESTORES
+from cd38kg.engine.graph import Edge
+from cd38kg.engine.paths import Path as CausalPath
+from cd38kg.engine.paths import strength
 from cd38kg.model import Finding, Relation, Support, Verdict
-from cd38kg.paths import Path as CausalPath
-from cd38kg.paths import strength
 
 VERDICT_ORDER = [Verdict.OVERCOMES, Verdict.PARTIAL, Verdict.MIXED, Verdict.DOES_NOT, Verdict.UNKNOWN]
 HEADER = "subject\tpredicate\tobject\tsource\tsection\tevidence_level\tmagnitude\tnote\n"
@@ -170,7 +170,7 @@ def test_kinds_are_reported_per_mechanism(kb):
 
 
 def test_a_contested_patient_factor_weighs_less_and_is_marked(kb):
-    from cd38kg.profile import assess_profile
+    from cd38kg.engine.profile import assess_profile
 
     result = assess_profile(kb, {"antibody": "daratumumab", "soluble_cd38": "detected", "cd47": "high"})
     by_name = {a.resistance.label: a for a in result.active}
@@ -180,7 +180,7 @@ def test_a_contested_patient_factor_weighs_less_and_is_marked(kb):
 
 
 def test_profile_partners_with_their_own_evidence_rank_before_class_extrapolations(kb):
-    from cd38kg.profile import assess_profile
+    from cd38kg.engine.profile import assess_profile
 
     rows = assess_profile(kb, {"antibody": "daratumumab", "cd38_level": "low", "cd55_cd59": "high"}, top=30).combinations
     for above, below in zip(rows, rows[1:]):

@@ -18,21 +18,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .engine.explain import Engine, Explainer, split_roles
+from .engine.graph import statement_index
+from .engine.scoring import ScoringWeights
 from .errors import Cd38kgError, WrongKindError, article
-from .explain import Engine, Explainer, split_roles
-from .facts import Claim, Facts, select_claims
-from .graph import statement_index
-from .loader import Loaded, ReasonMode, load
+from .knowledge.facts import Claim, Facts, select_claims
+from .knowledge.loader import Loaded, ReasonMode, load
+from .knowledge.names import NameIndex, curie, expand, normalize
 from .model import Entity, ExplainResult, Hypothesis
-from .names import NameIndex, curie, expand, normalize
-from .scoring import ScoringWeights
 from .vocab import CD38, KIND_ALIASES, KINDS, OWL
 
 if TYPE_CHECKING:
     from rdflib import Dataset
 
-    from .hypotheses import Evaluation
-    from .profile import ProfileResult
+    from .engine.hypotheses import Evaluation
+    from .engine.profile import ProfileResult
     from .store.base import KnowledgeStore
 
 
@@ -103,7 +103,7 @@ class KnowledgeBase:
         (xsd:decimal), ``cd38:derivedRank`` (1 = best), ``cd38:derivedStatus``
         ("reported" | "novel"), ``cd38:derivedMechanism`` (repeatable) and ``rdfs:label``.
         """
-        from .hypotheses import strategy_triples
+        from .engine.hypotheses import strategy_triples
 
         return strategy_triples(self)
 
@@ -118,8 +118,8 @@ class KnowledgeBase:
 
         import pyoxigraph
 
-        from .loader import code_key
-        from .reasoning import cache_dir
+        from .knowledge.loader import code_key
+        from .knowledge.reasoning import cache_dir
         from .resources import claims_file
         from .store import write_text
         from .store.base import to_ox
@@ -287,7 +287,7 @@ class KnowledgeBase:
     def hypotheses(self, resistance: str, antibody: str | None = None, top: int | None = 10,
                    without: Iterable[str] = (), weights: ScoringWeights | None = None) -> list[Hypothesis]:
         """Ranked partners and antibody switches against a resistance mechanism, best first."""
-        from .hypotheses import rank_hypotheses
+        from .engine.hypotheses import rank_hypotheses
 
         if top is not None and top < 1:
             raise Cd38kgError(f"--top must be at least 1 (got {top})")
@@ -299,7 +299,7 @@ class KnowledgeBase:
                ) -> Iterator[tuple[Entity, Entity, list[Hypothesis]]]:
         """Every resistance mechanism against every anti-CD38 antibody with known mechanisms: the
         ranked hypotheses of each pair the resistance impairs (batch scoring, one pass)."""
-        from .hypotheses import antibodies_with_mechanisms, rank_hypotheses
+        from .engine.hypotheses import antibodies_with_mechanisms, rank_hypotheses
 
         engine = self.engine(weights)
         for resistance in sorted(engine.resistances, key=self.facts.label):
@@ -310,7 +310,7 @@ class KnowledgeBase:
 
     def why_no_hypotheses(self, resistance: str, antibody: str | None = None) -> str:
         """Why ``hypotheses`` came back empty, in one sentence (an empty list is an answer too)."""
-        from .hypotheses import default_antibody
+        from .engine.hypotheses import default_antibody
 
         engine = self.engine()
         target = self.entity(resistance, kind="resistance", role="resistance mechanism")
@@ -329,8 +329,8 @@ class KnowledgeBase:
     def evaluate(self) -> Evaluation:
         """Expert agreement, recall@3/@5 of the reviews' proposals and wrong verdicts on known
         counter-examples."""
-        from .expert import ask_all
-        from .hypotheses import evaluate
+        from .engine.expert import ask_all
+        from .engine.hypotheses import evaluate
 
         evaluation = evaluate(self)
         evaluation.expert = ask_all(self)
@@ -338,7 +338,7 @@ class KnowledgeBase:
 
     def profile(self, path: str | Path, top: int = 10) -> ProfileResult:
         """Resistance mechanisms a patient profile (YAML) points to, and combinations for them."""
-        from .profile import assess_profile, read_profile
+        from .engine.profile import assess_profile, read_profile
 
         return assess_profile(self, read_profile(Path(path)), top=top)
 

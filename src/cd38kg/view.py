@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from rdflib import Dataset
 
-    from .explain import Engine
-    from .facts import Claim, Facts
+    from .engine.explain import Engine
+    from .engine.scoring import ScoringWeights
+    from .knowledge.facts import Claim, Facts
+    from .knowledge.names import NameIndex
     from .model import Entity, ExplainResult, Hypothesis
-    from .names import NameIndex
-    from .scoring import ScoringWeights
 
 
 class KnowledgeView(Protocol):

@@ -54,9 +54,9 @@ def _read_indra(path: Path, text: str, graph: Graph) -> Imported:
 
 
 def _read_tsv(path: Path, text: str, graph: Graph) -> Imported:
-    from ..extend import read_tsv_extension
-    from ..facts import select_facts
-    from ..names import NameIndex
+    from ..knowledge.extend import read_tsv_extension
+    from ..knowledge.facts import select_facts
+    from ..knowledge.names import NameIndex
 
     base = select_facts(graph)
     extension = read_tsv_extension(path, NameIndex(base.entities.values()), base.relations, base.classes)
@@ -90,7 +90,7 @@ def read_extension(path: Path, text: str, graph: Graph) -> Imported:
 
 def check_extension_path(path: Path) -> None:
     """Fail early, with the file named, when an extension path is unusable."""
-    from ..extend import check_extension_path as check_rdf_or_tsv
+    from ..knowledge.extend import check_extension_path as check_rdf_or_tsv
 
     if path.suffix.lower() in DATA_SUFFIXES[1:]:
         if not path.is_file():

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputFileError
-from ..identifiers import from_namespace
+from ..knowledge.identifiers import from_namespace
 from ..vocab import CD38
 from .matching import Imported, Importer
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputFileError
-from ..names import curie, expand
+from ..knowledge.names import curie, expand
 from ..vocab import CD38, CURATED_GRAPH, DOI, OWL, PREFIXES
 from .biolink import (
     BY_RELATION,

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputFileError
-from ..extend import _finding_triples, slug
-from ..facts import select_facts
-from ..identifiers import standard_curie
-from ..names import NameIndex, expand
+from ..knowledge.extend import _finding_triples, slug
+from ..knowledge.facts import select_facts
+from ..knowledge.identifiers import standard_curie
+from ..knowledge.names import NameIndex, expand
 from ..vocab import CD38, HAS_XREF, KB, OWL, RDF, RDFS, SKOS, USER
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Class knowledge for members, in time linear in the statements: what HermiT's individual
 reasoning added, without a tableau over every individual.
 
-HermiT stays in charge of the classes (:mod:`cd38kg.reasoning` classifies the TBox and
+HermiT stays in charge of the classes (:mod:`cd38kg.knowledge.reasoning` classifies the TBox and
 proves it consistent); this module takes that classification and the individuals' own
 statements and derives, per individual, what the reasoner derives for the fragment of OWL
 the ontology uses:
@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .vocab import OWL, RDF, RDFS
+from ..vocab import OWL, RDF, RDFS
 
 #: A property read forwards (False) or as its inverse (True).
 Role = tuple[str, bool]

@@ -35,15 +35,15 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cd38kgError
-from .facts import select
-from .model import Entity, ExplainResult, Finding, Hypothesis, Step, Support
-from .names import curie
-from .store import write_text as write_html
-from .vocab import CD38, OWL
+from ..errors import Cd38kgError
+from ..knowledge.facts import select
+from ..knowledge.names import curie
+from ..model import Entity, ExplainResult, Finding, Hypothesis, Step, Support
+from ..store import write_text as write_html
+from ..vocab import CD38, OWL
 
 if TYPE_CHECKING:
-    from .kb import KnowledgeBase
+    from ..kb import KnowledgeBase
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VIS_JS = ("templates", "lib", "vis-9.1.2", "vis-network.min.js")

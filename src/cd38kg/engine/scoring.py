@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import Cd38kgError
-from .store import read_text
+from ..errors import Cd38kgError
+from ..store import read_text
 
 
 @dataclass(frozen=True)

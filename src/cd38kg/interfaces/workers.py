@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import Cd38kgError
+from ..errors import Cd38kgError
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputFileError, NameTooLongError
-from .model import Relation
+from ..errors import InputFileError, NameTooLongError
+from ..model import Relation
+from ..store import rdf_format, read_text
+from ..vocab import CD38, DOI, OWL, RDF, RDFS, SKOS, USER
 from .names import NameIndex, normalize
-from .store import rdf_format, read_text
-from .vocab import CD38, DOI, OWL, RDF, RDFS, SKOS, USER
 
 if TYPE_CHECKING:
     from rdflib.term import Node

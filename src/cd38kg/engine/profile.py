@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cd38kgError
+from ..errors import Cd38kgError
+from ..knowledge.names import normalize
+from ..model import Entity, Verdict
+from ..store import read_text
+from ..vocab import CD38
 from .graph import statement_index
 from .hypotheses import HELPFUL, PROPOSALS, candidate_partners, claimed, default_antibody
-from .model import Entity, Verdict
-from .names import normalize
-from .store import read_text
-from .vocab import CD38
 
 if TYPE_CHECKING:
-    from .view import KnowledgeView
+    from ..view import KnowledgeView
 
 #: The YAML format: key -> (kind, allowed values). Lists hold drug names or cytogenetic lesions.
 FEATURES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -249,7 +249,7 @@ def assess_profile(kb: KnowledgeView, data: dict[str, Any], top: int = 10) -> Pr
 
 
 def _profile_annotations(kb: KnowledgeView) -> dict[str, tuple[str, str]]:
-    from .facts import select
+    from ..knowledge.facts import select
 
     rows = select(kb.dataset, """SELECT ?f ?feature ?value WHERE {
         ?f cd38:profileFeature ?feature ; cd38:profileValue ?value }""")
@@ -258,8 +258,8 @@ def _profile_annotations(kb: KnowledgeView) -> dict[str, tuple[str, str]]:
 
 def _rank_combinations(kb: KnowledgeView, antibody: Entity, active: list[ActiveMechanism], data: dict[str, Any],
                        top: int) -> list[dict[str, Any]]:
+    from ..serialize import explain_json
     from .explain import Explainer
-    from .serialize import explain_json
 
     engine = kb.engine()
     explainer = Explainer(engine, kb.entity_of)
@@ -316,7 +316,7 @@ def _retreatment_caveats(kb: KnowledgeView, data: dict[str, Any]) -> list[dict[s
     months = data.get("months_since_last_anti_cd38")
     if months is None:
         return []
-    from .facts import select
+    from ..knowledge.facts import select
 
     rows = select(kb.dataset, """SELECT ?arm ?label ?note ?src ?sec WHERE {
         ?arm a cd38:TrialArm ; rdfs:label ?label ; cd38:section ?sec ; cd38:source ?src .

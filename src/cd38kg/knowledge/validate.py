@@ -10,9 +10,9 @@ and the file and line where it is written:
   literature claims, a label on every entity, no dangling ``kb:``/``user:`` references;
 * a disjointness scan that explains an inconsistency as "kb:x is both A and B";
 * the consistency verdict without a tableau over the data: HermiT proves the classes consistent
-  and classifies them (cached by their fingerprint), :mod:`cd38kg.materialise` finds clashes
+  and classifies them (cached by their fingerprint), :mod:`cd38kg.knowledge.materialise` finds clashes
   among the individuals in linear time, and HermiT confirms a clash on the statements of the
-  clashing individuals alone (:func:`cd38kg.reasoning.infer`, :func:`cd38kg.reasoning.module`).
+  clashing individuals alone (:func:`cd38kg.knowledge.reasoning.infer`, :func:`cd38kg.knowledge.reasoning.module`).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from itertools import combinations_with_replacement
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputFileError
+from ..errors import InputFileError
+from ..progress import step
+from ..resources import claims_file, ontology_files, shapes_file
+from ..store import new_graph, parse_into
+from ..vocab import CD38, KB, OWL, RDF, RDFS, SKOS, USER, XSD
 from .facts import select_facts
 from .names import curie, normalize
-from .progress import step
-from .resources import claims_file, ontology_files, shapes_file
-from .store import new_graph, parse_into
-from .vocab import CD38, KB, OWL, RDF, RDFS, SKOS, USER, XSD
 
 if TYPE_CHECKING:
     from rdflib import Graph

@@ -13,10 +13,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from .errors import AmbiguousEntityError, NameTooLongError, UnknownEntityError, WrongKindError
+from ..errors import AmbiguousEntityError, NameTooLongError, UnknownEntityError, WrongKindError
+from ..model import Entity
+from ..vocab import PREFIXES
 from .identifiers import looks_like_identifier, standard_curie
-from .model import Entity
-from .vocab import PREFIXES
 
 #: Far longer than any label, synonym or IRI here; longer input is refused before matching.
 MAX_NAME_LENGTH = 500

@@ -17,14 +17,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..knowledge.names import curie
+from ..model import Entity, ExpertAnswer, ExplainResult, Hypothesis, Outcome, Verdict
+from ..vocab import CD38, KB, OWL, RDF, RDFS, XSD
 from .explain import Engine, Explainer, Judgement, MechanismAssessment, entry_of, score_of
-from .model import Entity, ExpertAnswer, ExplainResult, Hypothesis, Outcome, Verdict
-from .names import curie
-from .vocab import CD38, KB, OWL, RDF, RDFS, XSD
 
 if TYPE_CHECKING:
-    from .facts import Claim
-    from .view import KnowledgeView
+    from ..knowledge.facts import Claim
+    from ..view import KnowledgeView
 
 HELPFUL = (Verdict.OVERCOMES, Verdict.PARTIAL, Verdict.MIXED)
 #: Claim kinds that propose a strategy (as opposed to reporting that it fails).

@@ -4,7 +4,7 @@ Search limits (``max_length``) are parameters; blocked nodes keep a path from wa
 through, say, another drug. :class:`PathIndex` is the search the engine uses (rustworkx over
 the region a path can reach); :func:`reference_simple_paths` is networkx, kept as the
 reference the index is checked against. A path is as strong as its weakest step (:func:`strength`,
-following the rule documented in :mod:`cd38kg.scoring`).
+following the rule documented in :mod:`cd38kg.engine.scoring`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from itertools import product
 from math import prod
 from typing import TYPE_CHECKING, Any
 
+from ..knowledge.names import curie
 from .graph import Edge
-from .names import curie
 
 if TYPE_CHECKING:
     import networkx as nx

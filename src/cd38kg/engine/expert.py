@@ -14,13 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cd38kgError
-from .model import ExpertAnswer
-from .resources import expert_questions_file
+from ..errors import Cd38kgError
+from ..model import ExpertAnswer
+from ..resources import expert_questions_file
 
 if TYPE_CHECKING:
-    from .model import Entity, Hypothesis
-    from .view import KnowledgeView
+    from ..model import Entity, Hypothesis
+    from ..view import KnowledgeView
 
 
 def load_questions(path: Path | None = None) -> list[dict[str, Any]]:
@@ -78,7 +78,7 @@ def _members(kb: KnowledgeView, entity: Entity) -> set[str]:
 
 
 def _hypotheses(kb: KnowledgeView, q: dict[str, Any]) -> list[str]:
-    from .model import Verdict
+    from ..model import Verdict
 
     top = int(q.get("top", 10))
     ranked = kb.hypotheses(q["resistance"], antibody=q.get("antibody"), top=top)

@@ -10,7 +10,7 @@ statements. So the work is split:
   they name) and proves it consistent: :func:`classify`, seconds, and only when the
   classes change (an extension adding classes or class-level facts); the bundled
   classification ships in ``ontology/inferred/classes.nt``;
-* :mod:`cd38kg.materialise` applies that classification to the individuals in time linear
+* :mod:`cd38kg.knowledge.materialise` applies that classification to the individuals in time linear
   in the statements, and the compliance test proves it adds exactly what HermiT adds;
 * inputs that use OWL beyond the materialiser's fragment go to HermiT whole, as before.
 
@@ -29,8 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .errors import Cd38kgError, ReasonerUnavailable
+from .. import __version__
+from ..errors import Cd38kgError, ReasonerUnavailable
+from ..progress import say, step
+from ..resources import bundled_inferences_file
+from ..vocab import CD38, OWL, RDF, RDFS
 from .materialise import (
     UNSUPPORTED_PREDICATES,
     UNSUPPORTED_TYPES,
@@ -42,9 +45,6 @@ from .materialise import (
     materialise,
     read_schema,
 )
-from .progress import say, step
-from .resources import bundled_inferences_file
-from .vocab import CD38, OWL, RDF, RDFS
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -246,7 +246,7 @@ def read_tbox(curated: Graph, asserted: Graph) -> TBox:
     individuals those facts name (HermiT's nominals). Its fingerprint ignores blank-node ids."""
     from rdflib import BNode, URIRef
 
-    from .store import new_graph
+    from ..store import new_graph
 
     subjects = {s for kind in TBOX_KINDS for s in curated.subjects(URIRef(RDF.type), URIRef(kind))}
     subjects |= {s for p in TBOX_PREDICATES for s in curated.subjects(URIRef(p)) if isinstance(s, URIRef)}
@@ -315,7 +315,7 @@ def _tbox_key(triples: list[Triple]) -> str:
 def owl_input(curated: Graph, asserted: Graph) -> Graph:
     """The graph handed to HermiT when it reasons over everything: ontology and entities,
     without finding and claim records."""
-    from .store import new_graph
+    from ..store import new_graph
 
     skip = records(curated)
     graph = new_graph()

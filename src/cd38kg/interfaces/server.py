@@ -15,7 +15,7 @@ Safety, because anything that can reach the port can send a query:
   ``SERVICE``, found in the parsed query before evaluation (both rdflib and Oxigraph would
   follow it to any URL), so the server never makes an outbound request;
 * queries are checked and run by ``--max-concurrent`` warm worker processes
-  (:mod:`cd38kg.workers`); one that outlives ``--timeout`` is killed and replaced, since
+  (:mod:`cd38kg.interfaces.workers`); one that outlives ``--timeout`` is killed and replaced, since
   neither engine can interrupt a running query. Named queries are checked once, at start;
 * each request is read whole, without a thread, before it is handled: a client that
   stalls costs a buffer until ``request_timeout`` (then 408), a body shorter than its
@@ -52,7 +52,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .errors import Cd38kgError
+from ..errors import Cd38kgError
+from ..vocab import PREFIXES
 from .queries import (
     GRAPH_FORMS,
     NamedQuery,
@@ -67,14 +68,13 @@ from .queries import (
     list_queries,
     render,
 )
-from .vocab import PREFIXES
 from .workers import JobTimeout, PoolBusy, WorkerFailed, WorkerPool
 
 if TYPE_CHECKING:
     from rdflib import Dataset
 
-    from .kb import KnowledgeBase
-    from .store.base import KnowledgeStore
+    from ..kb import KnowledgeBase
+    from ..store.base import KnowledgeStore
 
 DEFAULT_PORT = 8038
 MAX_BODY = 1 << 20
@@ -738,7 +738,7 @@ def serve(extras: Sequence[str] = (), host: str = "127.0.0.1", port: int = DEFAU
     """Load the knowledge base (into ``store``, default the configured one) and serve it until interrupted."""
     if timeout <= 0 or max_rows <= 0 or max_concurrent <= 0:
         raise Cd38kgError("--timeout, --max-rows and --max-concurrent must be positive")
-    from .kb import KnowledgeBase
+    from ..kb import KnowledgeBase
 
     if not is_loopback(host):
         print(f"cd38kg: warning: listening on {host}, not only on this machine: anyone who can reach this port "

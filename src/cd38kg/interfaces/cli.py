@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
-from .errors import Cd38kgError
-from .progress import step
-from .resources import user_file
+from .. import __version__
+from ..errors import Cd38kgError
+from ..progress import step
+from ..resources import user_file
 
 if TYPE_CHECKING:
-    from .kb import KnowledgeBase
+    from ..kb import KnowledgeBase
+    from ..store.base import KnowledgeStore
     from .render_tsv import Table
-    from .store.base import KnowledgeStore
 
 #: The output formats every command offers; some add more (html, csv).
 FORMATS = ("table", "json", "tsv")
@@ -78,7 +78,7 @@ def note(message: str) -> None:
 
 def chosen_store() -> KnowledgeStore:
     """The store the global ``--store``/``--endpoint`` options (or their environment variables) name."""
-    from .store import open_store
+    from ..store import open_store
 
     ctx = click.get_current_context(silent=True)
     options = ctx.find_root().params if ctx else {}
@@ -86,7 +86,7 @@ def chosen_store() -> KnowledgeStore:
 
 
 def load_kb(extras: tuple[str, ...], reason: str = "cache") -> KnowledgeBase:
-    from .kb import KnowledgeBase
+    from ..kb import KnowledgeBase
 
     store = chosen_store()
     with step("Loading the knowledge base"):
@@ -151,7 +151,7 @@ def weights_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def load_weights(path: str | None) -> Any:
     if not path:
         return None
-    from .scoring import ScoringWeights
+    from ..engine.scoring import ScoringWeights
 
     return ScoringWeights.from_file(path)
 
@@ -189,9 +189,9 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
             write_html(explanation_html(kb, result), out)  # type: ignore[arg-type]
         note(f"wrote {out}")
         return
+    from ..serialize import explain_json
     from .render_text import print_explanation
     from .render_tsv import explanation_table
-    from .serialize import explain_json
 
     emit(fmt, explain_json(result), explanation_table, lambda: print_explanation(result))
 
@@ -234,9 +234,9 @@ def hypotheses(resistance: str | None, screen_all: bool, antibody: str | None, t
             write_html(hypotheses_html(kb, target, ranked), out)  # type: ignore[arg-type]
         note(f"wrote {out}")
         return
+    from ..serialize import hypotheses_json
     from .render_text import print_hypotheses
     from .render_tsv import hypotheses_table
-    from .serialize import hypotheses_json
 
     data = {**hypotheses_json(target, chosen, ranked), **({"message": why} if why else {})}
     emit(fmt, data, hypotheses_table, lambda: print_hypotheses(target, ranked, why))
@@ -244,8 +244,8 @@ def hypotheses(resistance: str | None, screen_all: bool, antibody: str | None, t
 
 def screen(top: int, weights_file: str | None, extras: tuple[str, ...], fmt: str) -> None:
     """``hypotheses --all``: one answer per (resistance, antibody) pair, streamed as it is ranked."""
+    from ..serialize import hypotheses_json
     from .render_tsv import HYPOTHESIS_COLUMNS, hypothesis_row, to_tsv
-    from .serialize import hypotheses_json
 
     kb = load_kb(extras)
     weights = load_weights(weights_file)
@@ -295,7 +295,7 @@ def profile(profile_file: str, top: int, extras: tuple[str, ...], fmt: str) -> N
 @cli.command("build-cache")
 def build_cache() -> None:
     """Re-run HermiT on the bundled ontology and rewrite its shipped inference cache (developers)."""
-    from .loader import write_bundled_inferences
+    from ..knowledge.loader import write_bundled_inferences
 
     path = write_bundled_inferences()
     note(f"wrote {path}")
@@ -308,9 +308,9 @@ def validate(extras: tuple[str, ...], fmt: str) -> None:
     """Check the knowledge base and --extra files: SHACL shapes, references, OWL consistency (HermiT)."""
     from pathlib import Path
 
-    from .errors import ValidationFailed
+    from ..errors import ValidationFailed
+    from ..knowledge.validate import validate as run_validation
     from .render_tsv import problems_table
-    from .validate import validate as run_validation
 
     report = run_validation([Path(p) for p in extras])
 
@@ -393,7 +393,7 @@ def export_html(out: str, focus: str | None, depth: int, extras: tuple[str, ...]
 @extra_option
 def export_kgx(out_dir: str, extras: tuple[str, ...]) -> None:
     """Biolink KGX: nodes and edges as TSV and JSON Lines (nodes.tsv, edges.tsv, nodes.jsonl, edges.jsonl)."""
-    from .io.kgx import to_kgx
+    from ..io.kgx import to_kgx
 
     summary = to_kgx(load_kb(extras), out_dir)
     note(f"wrote {summary['nodes']} nodes and {summary['edges']} edges to {out_dir}")
@@ -408,7 +408,7 @@ def example(name: str | None, out: str | None, fmt: str) -> None:
 
     Their names also work in place of a file: ``--extra my_findings.tsv``, ``profile patient-relapsed.yaml``.
     """
-    from .resources import example_file, example_summaries
+    from ..resources import example_file, example_summaries
 
     if name is None:
         if out:
@@ -421,7 +421,7 @@ def example(name: str | None, out: str | None, fmt: str) -> None:
         return
     text = example_file(name).read_text(encoding="utf-8")
     if out:
-        from .store import write_text
+        from ..store import write_text
 
         write_text(text, out)
         note(f"wrote {out}")

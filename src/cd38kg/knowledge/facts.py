@@ -12,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .model import Entity, Finding, Relation
+from ..model import Entity, Finding, Relation
+from ..vocab import OWL, PREFIXES
 from .names import curie
-from .vocab import OWL, PREFIXES
 
 if TYPE_CHECKING:
     from rdflib import Dataset, Graph

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .kb import KnowledgeBase
-    from .model import Entity
+    from ..kb import KnowledgeBase
+    from ..model import Entity
 
 
 def console() -> Any:

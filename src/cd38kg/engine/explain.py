@@ -22,7 +22,7 @@ The derivation, for antibody A, partner(s) P and resistance R:
    evidence is at least as strong.
 4. **Verdict.** overcomes (every impaired mechanism restored, no material harm), partial,
    mixed (material harm beside the help), does-not, or unknown (no path; the outcome says
-   why). The score follows :mod:`cd38kg.scoring`.
+   why). The score follows :mod:`cd38kg.engine.scoring`.
 """
 
 from __future__ import annotations
@@ -33,18 +33,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cd38kgError
+from ..errors import Cd38kgError
+from ..knowledge.names import curie
+from ..model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
+from ..vocab import CD38
 from .graph import Edge, Key, agent_nodes, build_edges, bulk_objects, causal_graph, nodes_of_kind, statement_index
-from .model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
-from .names import curie
 from .paths import Path, PathIndex, path_factors, strength
 from .scoring import ScoringWeights
-from .vocab import CD38
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .facts import Facts
+    from ..knowledge.facts import Facts
 
 RESTORES, COMPENSATES, CONTESTED, AGGRAVATES, OPPOSES = "restores", "compensates", "contested", "aggravates", "opposes"
 #: Compensation by a route that avoids every node the resistance changes.

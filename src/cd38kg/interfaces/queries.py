@@ -23,8 +23,8 @@ may not use ``SERVICE`` or ``FROM`` (the first makes the engine fetch remote dat
 would be silently ignored by Oxigraph), nor call functions other than SPARQL's own and XSD
 casts. Query texts are capped at :data:`MAX_QUERY_CHARS` characters: rdflib's parser needs
 seconds per hundred kilobytes. The CLI (``cd38kg query``) and the SPARQL server
-(:mod:`cd38kg.server`) share this module; both check and run user queries in a worker
-process stopped at a deadline (:mod:`cd38kg.workers`).
+(:mod:`cd38kg.interfaces.server`) share this module; both check and run user queries in a worker
+process stopped at a deadline (:mod:`cd38kg.interfaces.workers`).
 """
 
 from __future__ import annotations
@@ -41,18 +41,18 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cd38kgError
-from .names import curie
-from .resources import queries_dir
-from .store import read_text, values_clause
-from .vocab import PREFIXES
+from ..errors import Cd38kgError
+from ..knowledge.names import curie
+from ..resources import queries_dir
+from ..store import read_text, values_clause
+from ..vocab import PREFIXES
 
 if TYPE_CHECKING:
     from rdflib import Dataset
     from rdflib.term import Node
 
-    from .kb import KnowledgeBase
-    from .store.base import KnowledgeStore
+    from ..kb import KnowledgeBase
+    from ..store.base import KnowledgeStore
 
 #: Output formats by the query forms they apply to (``xml`` is RDF/XML for graphs).
 RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv")
@@ -617,7 +617,7 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
     check_params(query, values)
     check_length(query.text)
     form = _checked_form(query.text, timeout)
-    from .kb import KnowledgeBase
+    from ..kb import KnowledgeBase
 
     kb = KnowledgeBase.load(extras=extras, store=store)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
@@ -633,9 +633,9 @@ def _checked_form(text: str, timeout: float) -> str:
     """
     import hashlib
 
-    from .loader import code_key
-    from .reasoning import cache_dir
-    from .store import write_text
+    from ..knowledge.loader import code_key
+    from ..knowledge.reasoning import cache_dir
+    from ..store import write_text
 
     path = cache_dir() / f"checked-{hashlib.sha256((code_key() + text).encode()).hexdigest()}"
     try:

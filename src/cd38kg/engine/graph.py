@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .facts import Facts
-from .model import Relation, Support
+from ..knowledge.facts import Facts
+from ..model import Relation, Support
+from ..vocab import CD38, OWL
 from .scoring import ScoringWeights
-from .vocab import CD38, OWL
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -6,7 +6,7 @@ Named graphs keep the layers apart:
 * ``graph/asserted`` – each finding projected onto its plain triple (or, for a class
   subject, onto a ``hasValue`` restriction) so OWL and SPARQL can use it;
 * ``graph/inferred`` – what reasoning adds (from the cache unless inputs changed): HermiT's
-  classification applied to the individuals by :func:`cd38kg.reasoning.infer`;
+  classification applied to the individuals by :func:`cd38kg.knowledge.reasoning.infer`;
 The literature claims (what the reviews propose) are parsed into a separate graph that
 is not part of this dataset, so the derivation cannot read them.
 
@@ -24,10 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import Cd38kgError
+from ..errors import Cd38kgError
+from ..io import check_extension_path, read_extension
+from ..progress import say, step
+from ..resources import bundled_inferences_file, claims_file, ontology_files
+from ..store import open_store, read_text, write_text
+from ..store.base import Manifest, add_triples, dataset_over, to_ox
+from ..store.files import load_into
+from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
 from .facts import Facts, select_facts
-from .io import check_extension_path, read_extension
-from .progress import say, step
 from .reasoning import (
     cache_dir,
     cached_inferences,
@@ -41,17 +46,12 @@ from .reasoning import (
     ship_classification,
     store_inferences,
 )
-from .resources import bundled_inferences_file, claims_file, ontology_files
-from .store import open_store, read_text, write_text
-from .store.base import Manifest, add_triples, dataset_over, to_ox
-from .store.files import load_into
-from .vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
 
 if TYPE_CHECKING:
     import pyoxigraph
     from rdflib import Dataset, Graph
 
-    from .store.base import KnowledgeStore
+    from ..store.base import KnowledgeStore
 
 ReasonMode = Literal["cache", "always", "never"]
 
