@@ -121,7 +121,7 @@ def read_schema(tbox: Iterable[Triple], lists: dict[str, list[str]], classificat
             parents[o].add(s)
     classes = set(parents) | {c for ups in parents.values() for c in ups}
     classes |= {s for s, props in by_subject.items() if OWL.Class in props.get(RDF.type, ()) and not _blank(s)}
-    supers = {c: frozenset(_reach(c, parents) - {OWL.Thing}) for c in classes if c != OWL.Thing}
+    supers = {c: frozenset(reachable(c, parents) - {OWL.Thing}) for c in classes if c != OWL.Thing}
 
     def role_of(node: str) -> Role | None:
         if not _blank(node):
@@ -183,7 +183,7 @@ def read_schema(tbox: Iterable[Triple], lists: dict[str, list[str]], classificat
             role_edges[(p, True)].add((p, False))
             owlready_inverse[p] = p
     roles = {(p, inverted) for p in properties for inverted in (False, True)}
-    role_supers = {role: frozenset(_reach(role, role_edges)) for role in roles}
+    role_supers = {role: frozenset(reachable(role, role_edges)) for role in roles}
     strict: dict[str, set[Role]] = defaultdict(set)
     for role, ups in role_supers.items():
         for up in ups:
@@ -341,7 +341,8 @@ def _clashes(schema: Schema, entailed: dict[str, set[str]],
     return found
 
 
-def _reach(start: object, edges: dict) -> set:
+def reachable(start: object, edges: dict) -> set:
+    """Everything reachable from ``start`` along ``edges`` (start included): a transitive closure."""
     seen, stack = {start}, [start]
     while stack:
         for nxt in edges.get(stack.pop(), ()):

@@ -33,6 +33,7 @@ from ..resources import claims_file, ontology_files, shapes_file
 from ..store import new_graph, parse_into
 from ..vocab import CD38, KB, OWL, RDF, RDFS, SKOS, USER, XSD
 from .facts import select_facts
+from .materialise import reachable
 from .names import curie, normalize
 
 if TYPE_CHECKING:
@@ -421,18 +422,8 @@ def _ancestors(data: Graph) -> dict[str, set[str]]:
         if isinstance(a, URIRef) and isinstance(b, URIRef):
             parents[str(a)].add(str(b))
             parents[str(b)].add(str(a))
-    closure: dict[str, set[str]] = {}
-    for start in list(parents) + [c for ups in list(parents.values()) for c in ups]:
-        if start in closure:
-            continue
-        seen, todo = {start}, [start]
-        while todo:
-            for up in parents.get(todo.pop(), ()):
-                if up not in seen:
-                    seen.add(up)
-                    todo.append(up)
-        closure[start] = seen
-    return closure
+    starts = set(parents) | {c for ups in parents.values() for c in ups}
+    return {start: reachable(start, parents) for start in starts}
 
 
 def _domains_and_ranges(data: Graph) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -461,12 +452,7 @@ def _domains_and_ranges(data: Graph) -> tuple[dict[str, set[str]], dict[str, set
         supers[str(sub)].add(str(sup))
     out_domain, out_range = {}, {}
     for p in properties:
-        seen, todo = {p}, [p]
-        while todo:
-            for up in supers.get(todo.pop(), ()):
-                if up not in seen:
-                    seen.add(up)
-                    todo.append(up)
+        seen = reachable(p, supers)
         out_domain[p] = set().union(*(domain.get(s, set()) for s in seen))
         out_range[p] = set().union(*(range_.get(s, set()) for s in seen))
     return ({p: c for p, c in out_domain.items() if c}, {p: c for p, c in out_range.items() if c})
