@@ -75,7 +75,9 @@ def test_the_wheel_ships_data_and_declares_what_it_imports(installed):
 
     for name in examples():
         assert f"cd38kg/examples/{name}" in names, f"{name} is an example in the checkout but not in the wheel"
-    assert "cd38kg/ontology/inferred/hermit.nt" in names and "cd38kg/templates/cd38kg.js" in names
+    assert "cd38kg/ontology/inferred/hermit.nt" in names and "cd38kg/interfaces/templates/cd38kg.js" in names
+    assert "cd38kg/ontology/inferred/classes.nt" in names, "the materialiser needs the shipped classification"
+    assert {"cd38kg/schemas/answers.schema.json", "cd38kg/expert/questions.yaml"} <= set(names)
     probe = subprocess.run([str(bin_dir / "python"), "-c",
                             "import cd38kg.resources as r; print(r.ontology_dir()); print(r.queries_dir()); "
                             "print(*r.examples().values())"],
