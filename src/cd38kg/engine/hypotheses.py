@@ -270,6 +270,7 @@ class Evaluation:
     wrong_verdicts: list[dict[str, Any]]
     counter_examples_checked: int
     expert: list[ExpertAnswer] = field(default_factory=list)
+    recall_at_10: float = 0.0
 
     @property
     def expert_agreement(self) -> float:
@@ -278,6 +279,7 @@ class Evaluation:
 
     def to_json(self) -> dict[str, Any]:
         return {"recall@3": round(self.recall_at_3, 4), "recall@5": round(self.recall_at_5, 4),
+                "recall@10": round(self.recall_at_10, 4),
                 "expert_agreement": round(self.expert_agreement, 4),
                 "expert_questions": len(self.expert),
                 "expert_disagreements": [a.to_json() for a in self.expert if not a.passed],
@@ -293,24 +295,26 @@ def evaluate(kb: KnowledgeView) -> Evaluation:
         if claim.kind in ("counters", "switch"):
             by_resistance[claim.against].add(claim.strategy)
     rows = []
-    hits3 = hits5 = total = 0
+    hits = {3: 0, 5: 0, 10: 0}
+    total = 0
     for resistance_iri in sorted(by_resistance, key=kb.facts.label):
         resistance = kb.entity_of(resistance_iri)
-        ranked = rank_hypotheses(kb, resistance, None, top=5, engine=engine)
+        ranked = rank_hypotheses(kb, resistance, None, top=10, engine=engine)
         strategies = sorted(by_resistance[resistance_iri], key=kb.facts.label)
-        found3 = [s for s in strategies if _hit(kb, s, ranked[:3])]
-        found5 = [s for s in strategies if _hit(kb, s, ranked[:5])]
-        hits3, hits5, total = hits3 + len(found3), hits5 + len(found5), total + len(strategies)
+        found = {k: [s for s in strategies if _hit(kb, s, ranked[:k])] for k in hits}
+        for k in hits:
+            hits[k] += len(found[k])
+        total += len(strategies)
         rows.append({
             "resistance": resistance.to_json(),
             "claimed": [kb.entity_of(s).label for s in strategies],
-            "recall@3": round(len(found3) / len(strategies), 4),
-            "recall@5": round(len(found5) / len(strategies), 4),
-            "missed@5": [kb.entity_of(s).label for s in strategies if s not in found5],
-            "top5": [h.partner.label for h in ranked],
+            **{f"recall@{k}": round(len(found[k]) / len(strategies), 4) for k in hits},
+            "missed@5": [kb.entity_of(s).label for s in strategies if s not in found[5]],
+            "top5": [h.partner.label for h in ranked[:5]],
         })
     wrong, checked = _wrong_verdicts(kb, engine)
-    return Evaluation(rows, hits3 / total if total else 0.0, hits5 / total if total else 0.0, wrong, checked)
+    share = {k: hits[k] / total if total else 0.0 for k in hits}
+    return Evaluation(rows, share[3], share[5], wrong, checked, recall_at_10=share[10])
 
 
 def _hit(kb: KnowledgeView, strategy: str, ranked: list[Hypothesis]) -> bool:

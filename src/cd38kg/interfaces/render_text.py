@@ -128,7 +128,7 @@ def print_evaluation(result: Any) -> None:
     """Recall per resistance mechanism and overall, and any wrong verdicts."""
     out = console()
     out.print(f"[bold]Overall[/bold]: expert agreement {result.expert_agreement:.3f}, "
-              f"recall@3 {result.recall_at_3:.3f}, recall@5 {result.recall_at_5:.3f}; "
+              f"recall@3 {result.recall_at_3:.3f}, recall@5 {result.recall_at_5:.3f}, recall@10 {result.recall_at_10:.3f}; "
               f"wrong 'overcomes' verdicts on {result.counter_examples_checked} counter-example checks: "
               f"{len(result.wrong_verdicts)}")
     table = _table("Per resistance mechanism", "resistance", "claimed strategies", "recall@3", "recall@5", "missed@5")
