@@ -61,3 +61,16 @@ kb:f-drug-x a cd38:Finding ; cd38:subject kb:drug-x ; cd38:predicate cd38:decrea
 """)
     kb = KnowledgeBase.load(extras=[extra])
     assert kb.explain("daratumumab + drug X", "complement inhibitor upregulation").verdict is Verdict.OVERCOMES
+
+
+def test_cached_facts_equal_freshly_selected_ones(cache_home):
+    from cd38kg.knowledge.facts import facts_from_json, facts_to_json
+
+    first = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
+    cached = list((cache_home / "cd38kg").glob("facts-*.json"))
+    assert cached, "the facts were cached"
+    second = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
+    assert second.facts == first.facts
+    assert facts_from_json(facts_to_json(first.facts)) == first.facts
+    assert second.explain("daratumumab + ATRA", "CD38 downregulation").score == \
+        first.explain("daratumumab + ATRA", "CD38 downregulation").score

@@ -9,8 +9,9 @@ claims physically apart is the only reliable wall.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..model import Entity, Finding, Relation
 from ..vocab import OWL, PREFIXES
@@ -185,6 +186,52 @@ def select_facts(graph: Dataset | Graph) -> Facts:
                  evidence_label=level_label, triples=triples, members=dict(members), contexts=dict(contexts),
                  context_of=context_of,
                  therapeutic_classes=therapeutic, targets=dict(targets))
+
+
+def facts_to_json(facts: Facts) -> str:
+    """The facts as JSON (records as rows), for the per-fingerprint cache."""
+    import json
+
+    def rows(records: Iterable[Any]) -> list[list[Any]]:
+        return [list(astuple(r)) for r in records]
+
+    def lists(mapping: dict[str, Any]) -> dict[str, list[Any]]:
+        return {k: sorted(v) if isinstance(v, set) else list(v) for k, v in mapping.items()}
+
+    return json.dumps({
+        "version": _CACHE_VERSION, "entities": rows(facts.entities.values()), "classes": sorted(facts.classes),
+        "superclasses": lists(facts.superclasses), "findings": rows(facts.findings),
+        "relations": rows(facts.relations.values()), "conflicts": lists(facts.conflicts),
+        "evidence_rank": facts.evidence_rank, "evidence_label": facts.evidence_label, "triples": facts.triples,
+        "members": lists(facts.members), "contexts": lists(facts.contexts), "context_of": lists(facts.context_of),
+        "therapeutic_classes": sorted(facts.therapeutic_classes), "targets": lists(facts.targets),
+    }, ensure_ascii=False)
+
+
+def facts_from_json(text: str) -> Facts:
+    """Facts back from :func:`facts_to_json` (ValueError when the cache is of another version)."""
+    import json
+
+    data = json.loads(text)
+    if data.get("version") != _CACHE_VERSION:
+        raise ValueError("facts cache of another version")
+    entities = {row[0]: Entity(row[0], row[1], tuple(row[2]), tuple(row[3]), tuple(row[4]), row[5])
+                for row in data["entities"]}
+    relations = {row[0]: Relation(*row) for row in data["relations"]}
+    return Facts(entities=entities, classes=set(data["classes"]),
+                 superclasses={k: set(v) for k, v in data["superclasses"].items()},
+                 findings=[Finding(*row) for row in data["findings"]], relations=relations,
+                 conflicts={k: [(b, note) for b, note in v] for k, v in data["conflicts"].items()},
+                 evidence_rank=data["evidence_rank"], evidence_label=data["evidence_label"],
+                 triples=[(s, p, o) for s, p, o in data["triples"]],
+                 members={k: set(v) for k, v in data["members"].items()}, contexts=data["contexts"],
+                 context_of={k: (m, c) for k, (m, c) in data["context_of"].items()},
+                 therapeutic_classes=set(data["therapeutic_classes"]),
+                 targets={k: set(v) for k, v in data["targets"].items()})
+
+
+#: Bump when the shape of :class:`Facts` changes.
+_CACHE_VERSION = 1
 
 
 def select_claims(graph: Graph) -> list[Claim]:

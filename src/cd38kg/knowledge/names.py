@@ -76,9 +76,21 @@ class NameIndex:
     def __init__(self, entities: Iterable[Entity]) -> None:
         self.entities: dict[str, Entity] = {}
         self._keys: dict[str, set[str]] = {}
-        self._by_trigram: dict[str, set[str]] = {}
+        self._trigram_index: dict[str, set[str]] | None = None
         for entity in entities:
             self.add(entity)
+
+    @property
+    def _by_trigram(self) -> dict[str, set[str]]:
+        """Names by their letter triples, built on the first near-match search: most runs
+        resolve every name exactly and never pay for it."""
+        if self._trigram_index is None:
+            index: dict[str, set[str]] = {}
+            for key in self._keys:
+                for gram in trigrams(key):
+                    index.setdefault(gram, set()).add(key)
+            self._trigram_index = index
+        return self._trigram_index
 
     def add(self, entity: Entity) -> None:
         """Index an entity under its label, synonyms and cross-references (CURIEs and IRIs
@@ -90,9 +102,9 @@ class NameIndex:
         for name in (entity.label, *entity.synonyms, *entity.xrefs, *local_ids):
             if name:
                 key = normalize(name)
-                if key not in self._keys:
+                if key not in self._keys and self._trigram_index is not None:
                     for gram in trigrams(key):
-                        self._by_trigram.setdefault(gram, set()).add(key)
+                        self._trigram_index.setdefault(gram, set()).add(key)
                 self._keys.setdefault(key, set()).add(entity.iri)
 
     def candidates(self, name: str) -> set[str]:
