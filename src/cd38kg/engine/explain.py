@@ -133,25 +133,25 @@ class Engine:
                  without: set[Key] | None = None, without_findings: set[str] | None = None) -> None:
         self.facts = facts
         self.weights = weights or ScoringWeights()
-        with bulk_objects():
+        with bulk_objects():  # everything built here lives as long as the engine
             index = statement_index(facts)  # computed once: the edges and the disputes both read it
             self.edges = build_edges(facts, index, self.weights, without, without_findings)
             self.paths = PathIndex(self.edges)
-        self.agents = agent_nodes(facts)
-        self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
-        self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
-        self.antibodies = nodes_of_kind(facts, CD38.AntiCD38Antibody)
-        self._disputes = self._negative_statements(index, without_findings or set())
-        self._parents: dict[str, set[str]] = defaultdict(set)
-        for edge in self.edges:
-            if edge.relation.is_part_of:
-                self._parents[edge.source].add(edge.target)
-        self._scarce = self._expressed_at(CD38.LowExpression, CD38.NoExpression)
-        self._abundant = self._expressed_at(CD38.HighExpression, CD38.VeryHighExpression)
-        self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
-        self._blocks: dict[str, tuple[set[str], set[str]]] = {}
-        self._closed: dict[str, frozenset[str]] = {}
-        self._reference: float | None = None
+            self.agents = agent_nodes(facts)
+            self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
+            self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
+            self.antibodies = nodes_of_kind(facts, CD38.AntiCD38Antibody)
+            self._disputes = self._negative_statements(index, without_findings or set())
+            self._parents: dict[str, set[str]] = defaultdict(set)
+            for edge in self.edges:
+                if edge.relation.is_part_of:
+                    self._parents[edge.source].add(edge.target)
+            self._scarce = self._expressed_at(CD38.LowExpression, CD38.NoExpression)
+            self._abundant = self._expressed_at(CD38.HighExpression, CD38.VeryHighExpression)
+            self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
+            self._blocks: dict[str, tuple[set[str], set[str]]] = {}
+            self._closed: dict[str, frozenset[str]] = {}
+            self._reference: float | None = None
 
     def _negative_statements(self, index: dict[Key, list[Support]],
                              without_findings: set[str]) -> dict[tuple[str, str], list[tuple[int, Support]]]:
