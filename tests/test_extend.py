@@ -64,13 +64,16 @@ kb:f-drug-x a cd38:Finding ; cd38:subject kb:drug-x ; cd38:predicate cd38:decrea
 
 
 def test_cached_facts_equal_freshly_selected_ones(cache_home):
-    from cd38kg.knowledge.facts import facts_from_json, facts_to_json
+    from cd38kg.knowledge.facts import facts_from_data, facts_to_data
 
     first = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
     cached = list((cache_home / "cd38kg").glob("facts-*.json"))
     assert cached, "the facts were cached"
     second = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
     assert second.facts == first.facts
-    assert facts_from_json(facts_to_json(first.facts)) == first.facts
+    assert facts_from_data(facts_to_data(first.facts)) == first.facts
+    # The cached run filled no store until asked; asking fills it with the same knowledge.
+    assert second._loaded.fill is not None
+    assert len(second.dataset) == len(first.dataset)
     assert second.explain("daratumumab + ATRA", "CD38 downregulation").score == \
         first.explain("daratumumab + ATRA", "CD38 downregulation").score

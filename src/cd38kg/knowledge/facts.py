@@ -188,9 +188,8 @@ def select_facts(graph: Dataset | Graph) -> Facts:
                  therapeutic_classes=therapeutic, targets=dict(targets))
 
 
-def facts_to_json(facts: Facts) -> str:
-    """The facts as JSON (records as rows), for the per-fingerprint cache."""
-    import json
+def facts_to_data(facts: Facts) -> dict[str, Any]:
+    """The facts as plain JSON data (records as rows), for the per-fingerprint cache."""
 
     def rows(records: Iterable[Any]) -> list[list[Any]]:
         return [list(astuple(r)) for r in records]
@@ -198,21 +197,18 @@ def facts_to_json(facts: Facts) -> str:
     def lists(mapping: dict[str, Any]) -> dict[str, list[Any]]:
         return {k: sorted(v) if isinstance(v, set) else list(v) for k, v in mapping.items()}
 
-    return json.dumps({
+    return {
         "version": _CACHE_VERSION, "entities": rows(facts.entities.values()), "classes": sorted(facts.classes),
         "superclasses": lists(facts.superclasses), "findings": rows(facts.findings),
         "relations": rows(facts.relations.values()), "conflicts": lists(facts.conflicts),
         "evidence_rank": facts.evidence_rank, "evidence_label": facts.evidence_label, "triples": facts.triples,
         "members": lists(facts.members), "contexts": lists(facts.contexts), "context_of": lists(facts.context_of),
         "therapeutic_classes": sorted(facts.therapeutic_classes), "targets": lists(facts.targets),
-    }, ensure_ascii=False)
+    }
 
 
-def facts_from_json(text: str) -> Facts:
-    """Facts back from :func:`facts_to_json` (ValueError when the cache is of another version)."""
-    import json
-
-    data = json.loads(text)
+def facts_from_data(data: dict[str, Any]) -> Facts:
+    """Facts back from :func:`facts_to_data` (ValueError when the cache is of another version)."""
     if data.get("version") != _CACHE_VERSION:
         raise ValueError("facts cache of another version")
     entities = {row[0]: Entity(row[0], row[1], tuple(row[2]), tuple(row[3]), tuple(row[4]), row[5])

@@ -32,7 +32,7 @@ from ..store import open_store, read_text, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import load_into
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
-from .facts import Facts, facts_from_json, facts_to_json, select_facts
+from .facts import Facts, facts_from_data, facts_to_data, select_facts
 from .reasoning import (
     cache_dir,
     cached_inferences,
@@ -48,6 +48,8 @@ from .reasoning import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyoxigraph
     from rdflib import Dataset, Graph
 
@@ -58,20 +60,41 @@ ReasonMode = Literal["cache", "always", "never"]
 
 @dataclass
 class Loaded:
-    """The assembled dataset and what was read into it."""
+    """The assembled knowledge base and what was read into it.
 
-    dataset: Dataset
+    When the engine's facts come from the cache, the store is filled only when something first
+    asks for it (a SPARQL query, a profile, an export): ``explain`` and ``hypotheses`` read the
+    facts alone and never wait for it.
+    """
+
     claims: Graph
     facts: Facts
     files: list[Path]
     extras: list[Path]
-    store: KnowledgeStore
     claims_store: pyoxigraph.Store
     manifest: Manifest
     new_entities: list[str] = field(default_factory=list)
     inference_key: str = ""
     reasoned_now: bool = False
     notes: list[str] = field(default_factory=list)
+    held: KnowledgeStore | None = None
+    fill: Callable[[], None] | None = None
+    _dataset: Dataset | None = None
+
+    @property
+    def store(self) -> KnowledgeStore:
+        """The store, filled first if that was deferred."""
+        if self.fill is not None:
+            fill, self.fill = self.fill, None
+            fill()
+        assert self.held is not None
+        return self.held
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = dataset_over(self.store.oxigraph)
+        return self._dataset
 
 
 def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled_data: bool = True,
@@ -101,33 +124,54 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         inputs_key = fingerprint(inputs + [(f"extra:{p.name}", t.encode()) for p, t in added])
         key = fingerprint([("inputs", inputs_key.encode()), ("code", code_key().encode())])
         manifest = None if reason == "always" else store.holding(key)
+        cached = None if manifest is not None or reason == "always" else _cached_facts(key)
+        if cached is not None:
+            facts, manifest = cached
+            what = "the knowledge base" + "".join(f" + {p.name}" for p in extras)
+            say(f"Using the cached facts for {what}")
+
+            def fill() -> None:
+                filled, _ = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
+                store.commit(filled)
+
+            claims, claims_store = read_claims()
+            return Loaded(claims=claims, facts=facts, files=files, extras=extras, claims_store=claims_store,
+                          manifest=manifest, new_entities=list(manifest.new_entities),
+                          inference_key=manifest.inference_key, notes=list(manifest.notes), held=store, fill=fill)
         if manifest is None:
             manifest, reasoned_now = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
             store.commit(manifest)
     claims, claims_store = read_claims()
     dataset = dataset_over(store.oxigraph)
-    facts = _facts(dataset, manifest.key if store.loads_inputs else "")
-    return Loaded(dataset=dataset, claims=claims, facts=facts, files=files, extras=extras, store=store,
-                  claims_store=claims_store, manifest=manifest, new_entities=list(manifest.new_entities),
-                  inference_key=manifest.inference_key, reasoned_now=reasoned_now, notes=list(manifest.notes))
+    facts = select_facts(dataset)
+    if store.loads_inputs:
+        _cache_facts(manifest, facts)
+    return Loaded(claims=claims, facts=facts, files=files, extras=extras, claims_store=claims_store,
+                  manifest=manifest, new_entities=list(manifest.new_entities), inference_key=manifest.inference_key,
+                  reasoned_now=reasoned_now, notes=list(manifest.notes), held=store, _dataset=dataset)
 
 
-def _facts(dataset: Dataset, key: str) -> Facts:
-    """The engine's facts, selected once per store fingerprint and cached as JSON beside the
-    inference cache: selecting them is most of a cached run's time on a large extension."""
-    if not key:
-        return select_facts(dataset)
-    path = cache_dir() / f"facts-{key}.json"
+def _facts_path(key: str) -> Path:
+    return cache_dir() / f"facts-{key}.json"
+
+
+def _cached_facts(key: str) -> tuple[Facts, Manifest] | None:
+    """The engine's facts and the store's manifest for this fingerprint, when cached: selecting
+    the facts and filling the store are most of a cached run's time on a large extension."""
     try:
-        return facts_from_json(path.read_text(encoding="utf-8"))
+        record = json.loads(_facts_path(key).read_text(encoding="utf-8"))
+        return facts_from_data(record["facts"]), Manifest.from_json(record["manifest"])
     except (OSError, ValueError, KeyError, TypeError):
-        facts = select_facts(dataset)
+        return None
+
+
+def _cache_facts(manifest: Manifest, facts: Facts) -> None:
+    path = _facts_path(manifest.key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(facts_to_json(facts), path)
+        write_text(json.dumps({"manifest": manifest.to_json(), "facts": facts_to_data(facts)}, ensure_ascii=False), path)
     except OSError:
         pass  # a read-only cache only costs the next run its time
-    return facts
 
 
 def read_claims() -> tuple[Graph, pyoxigraph.Store]:
