@@ -124,11 +124,12 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         inputs_key = fingerprint(inputs + [(f"extra:{p.name}", t.encode()) for p, t in added])
         key = fingerprint([("inputs", inputs_key.encode()), ("code", code_key().encode())])
         manifest = None if reason == "always" else store.holding(key)
-        cached = None if manifest is not None or reason == "always" else _cached_facts(key)
+        cached = None if manifest is not None or reason == "always" or not store.fills_on_demand \
+            else _cached_facts(key)
         if cached is not None:
             facts, manifest = cached
-            what = "the knowledge base" + "".join(f" + {p.name}" for p in extras)
-            say(f"Using the cached facts for {what}")
+            if extras:  # worth saying only when the user's own files were not read again
+                say(f"Using the cached facts for the knowledge base + {' + '.join(p.name for p in extras)}")
 
             def fill() -> None:
                 filled, _ = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
@@ -143,8 +144,9 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
             store.commit(manifest)
     claims, claims_store = read_claims()
     dataset = dataset_over(store.oxigraph)
-    facts = select_facts(dataset)
-    if store.loads_inputs:
+    known = _cached_facts(manifest.key) if store.loads_inputs and reason != "always" else None
+    facts = known[0] if known else select_facts(dataset)
+    if store.loads_inputs and not known:
         _cache_facts(manifest, facts)
     return Loaded(claims=claims, facts=facts, files=files, extras=extras, claims_store=claims_store,
                   manifest=manifest, new_entities=list(manifest.new_entities), inference_key=manifest.inference_key,

@@ -49,6 +49,9 @@ class KnowledgeStore(Protocol):
     name: str
     #: False when the knowledge base is someone else's (an endpoint): nothing is loaded into it.
     loads_inputs: bool
+    #: True when filling can wait until something reads the store (a private in-memory store);
+    #: a store others open (a directory) is filled at once so it always holds what was loaded.
+    fills_on_demand: bool
 
     @property
     def oxigraph(self) -> pyoxigraph.Store:

@@ -19,6 +19,7 @@ class MemoryStore:
 
     name = "memory"
     loads_inputs = True
+    fills_on_demand = True
 
     def __init__(self, location: str | None = None) -> None:
         import pyoxigraph

@@ -63,6 +63,7 @@ class RemoteStore:
 
     name = "remote"
     loads_inputs = False
+    fills_on_demand = False
 
     def __init__(self, location: str | None = None, hops: int = DEFAULT_HOPS) -> None:
         if not location:
