@@ -111,6 +111,10 @@ def test_downstream_help_cannot_stand_in_for_a_neutralised_antibody(kb):
     result = kb.explain("isatuximab + anti-PD-1 antibody", "soluble CD38")
     assert result.verdict is Verdict.DOES_NOT
     assert result.score == 0.0
+    ranked = kb.hypotheses("soluble CD38", antibody="isatuximab", top=None)
+    assert all(h.kind == "antibody-switch" for h in ranked), "no partner acting downstream is proposed"
+    if not ranked:
+        assert "acts on isatuximab itself" in kb.why_no_hypotheses("soluble CD38", "isatuximab")
 
 
 def test_class_only_knowledge_is_labelled_and_weighs_less(kb):

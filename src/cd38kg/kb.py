@@ -323,8 +323,12 @@ class KnowledgeBase:
         impaired, reason = engine.impairments(chosen, target.iri)
         if not impaired:
             return reason
-        return (f"no agent in the knowledge base has a causal path to what {target.label} impairs for "
-                f"{self.facts.label(chosen)}")
+        name = self.facts.label(chosen)
+        if any(chosen in item.depth for item in impaired):
+            return (f"{target.label} acts on {name} itself: no agent in the knowledge base acts on what "
+                    f"neutralises it, nothing acting downstream of the antibody can stand in for it, and no "
+                    f"other antibody escapes it")
+        return f"no agent in the knowledge base has a causal path to what {target.label} impairs for {name}"
 
     def evaluate(self) -> Evaluation:
         """Expert agreement, recall@3/@5 of the reviews' proposals and wrong verdicts on known
