@@ -112,6 +112,8 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
     store = store or open_store()
     files = ontology_files()
     reasoned_now = False
+    fill: Callable[[], None] | None = None
+    known: tuple[Facts, Manifest] | None = None
     if not store.loads_inputs:
         if extras:
             raise Cd38kgError(f"--extra cannot be used with --endpoint: load {extras[0].name} into the server "
@@ -124,33 +126,29 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         inputs_key = fingerprint(inputs + [(f"extra:{p.name}", t.encode()) for p, t in added])
         key = fingerprint([("inputs", inputs_key.encode()), ("code", code_key().encode())])
         manifest = None if reason == "always" else store.holding(key)
-        cached = None if manifest is not None or reason == "always" or not store.fills_on_demand \
-            else _cached_facts(key)
-        if cached is not None:
-            facts, manifest = cached
+        known = None if reason == "always" else _cached_facts(key)
+        if manifest is None and known is not None and store.fills_on_demand:
+            manifest = known[1]
             if extras:  # worth saying only when the user's own files were not read again
                 say(f"Using the cached facts for the knowledge base + {' + '.join(p.name for p in extras)}")
 
             def fill() -> None:
                 filled, _ = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
                 store.commit(filled)
-
-            claims, claims_store = read_claims()
-            return Loaded(claims=claims, facts=facts, files=files, extras=extras, claims_store=claims_store,
-                          manifest=manifest, new_entities=list(manifest.new_entities),
-                          inference_key=manifest.inference_key, notes=list(manifest.notes), held=store, fill=fill)
-        if manifest is None:
+        elif manifest is None:
             manifest, reasoned_now = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
             store.commit(manifest)
     claims, claims_store = read_claims()
-    dataset = dataset_over(store.oxigraph)
-    known = _cached_facts(manifest.key) if store.loads_inputs and reason != "always" else None
-    facts = known[0] if known else select_facts(dataset)
-    if store.loads_inputs and not known:
-        _cache_facts(manifest, facts)
+    dataset = None if fill else dataset_over(store.oxigraph)
+    if known is not None:
+        facts = known[0]
+    else:
+        facts = select_facts(dataset)
+        if store.loads_inputs:
+            _cache_facts(manifest, facts)
     return Loaded(claims=claims, facts=facts, files=files, extras=extras, claims_store=claims_store,
                   manifest=manifest, new_entities=list(manifest.new_entities), inference_key=manifest.inference_key,
-                  reasoned_now=reasoned_now, notes=list(manifest.notes), held=store, _dataset=dataset)
+                  reasoned_now=reasoned_now, notes=list(manifest.notes), held=store, fill=fill, _dataset=dataset)
 
 
 def _facts_path(key: str) -> Path:
