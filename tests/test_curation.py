@@ -332,18 +332,22 @@ def test_each_finding_names_its_subject_and_object_in_the_cited_section():
     assert stale == [], f"allow-listed but now matched literally; drop them from {PARAPHRASES.name}: {stale}"
 
 
-@needs_seeds
-def test_a_finding_citing_the_wrong_section_is_reported():
+def with_finding(name: str, subject: str, predicate: URIRef, obj: str, section: str) -> tuple[Graph, URIRef]:
+    """The knowledge base plus one made-up finding citing the 2020 review, for the negative tests."""
     graph = Graph()
     for triple in knowledge():
         graph.add(triple)
-    fake = KB.term("f-test-wrong-section")
-    graph.add((fake, RDF.type, CD38.Finding))
-    graph.add((fake, CD38.subject, KB.term("cyclophosphamide")))
-    graph.add((fake, CD38.predicate, CD38.decreasesExpressionOf))
-    graph.add((fake, CD38.object, KB.term("cd47-on-mm")))
-    graph.add((fake, CD38.source, URIRef(JCM)))
-    graph.add((fake, CD38.section, Literal("5.4. Cytogenetics")))
+    fake = KB.term(name)
+    for p, o in ((RDF.type, CD38.Finding), (CD38.subject, KB.term(subject)), (CD38.predicate, predicate),
+                 (CD38.object, KB.term(obj)), (CD38.source, URIRef(JCM)), (CD38.section, Literal(section))):
+        graph.add((fake, p, o))
+    return graph, fake
+
+
+@needs_seeds
+def test_a_finding_citing_the_wrong_section_is_reported():
+    graph, fake = with_finding("f-test-wrong-section", "cyclophosphamide", CD38.decreasesExpressionOf, "cd47-on-mm",
+                               "5.4. Cytogenetics")
     assert len(unsupported(graph, fake)) == 2
     graph.set((fake, CD38.section, Literal("5.6. CD47 Expression")))  # where the review says it
     assert unsupported(graph, fake) == []
@@ -407,16 +411,7 @@ def test_no_finding_outside_the_claims_graph_is_a_strategy_proposal():
 
 
 def test_proposal_check_catches_a_disguised_claim():
-    graph = Graph()
-    for triple in knowledge():
-        graph.add(triple)
-    fake = KB.term("f-test-disguised-claim")
-    graph.add((fake, RDF.type, CD38.Finding))
-    graph.add((fake, CD38.subject, KB.term("atra")))
-    graph.add((fake, CD38.predicate, CD38.decreases))
-    graph.add((fake, CD38.object, KB.term("cd38-downregulation")))
-    graph.add((fake, CD38.source, URIRef(JCM)))
-    graph.add((fake, CD38.section, Literal("Table 2")))
+    graph, fake = with_finding("f-test-disguised-claim", "atra", CD38.decreases, "cd38-downregulation", "Table 2")
     assert any(line.startswith("kb:f-test-disguised-claim") for line in proposals(graph))
 
 
