@@ -63,17 +63,19 @@ kb:f-drug-x a cd38:Finding ; cd38:subject kb:drug-x ; cd38:predicate cd38:decrea
     assert kb.explain("daratumumab + drug X", "complement inhibitor upregulation").verdict is Verdict.OVERCOMES
 
 
-def test_cached_facts_equal_freshly_selected_ones(cache_home):
-    from cd38kg.knowledge.facts import facts_from_data, facts_to_data
-
+def test_cached_facts_and_engine_equal_freshly_built_ones(cache_home):
     first = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
-    cached = list((cache_home / "cd38kg").glob("facts-*.json"))
-    assert cached, "the facts were cached"
+    assert list((cache_home / "cd38kg").glob("facts-*.pickle")), "the facts were cached"
     second = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
     assert second.facts == first.facts
-    assert facts_from_data(facts_to_data(first.facts)) == first.facts
     # The cached run filled no store until asked; asking fills it with the same knowledge.
     assert second._loaded.fill is not None
     assert len(second.dataset) == len(first.dataset)
-    assert second.explain("daratumumab + ATRA", "CD38 downregulation").score == \
-        first.explain("daratumumab + ATRA", "CD38 downregulation").score
+    expected = first.explain("daratumumab + ATRA", "CD38 downregulation")  # builds and caches the engine
+    assert list((cache_home / "cd38kg").glob("ready-*.pickle")), "the engine was cached"
+    third = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
+    assert third._engine is not None and third._loaded._facts is None, "the ready engine brings its facts"
+    assert third.facts == first.facts
+    assert third.engine().edges == first.engine().edges
+    assert third.explain("daratumumab + ATRA", "CD38 downregulation") == expected
+    assert second.explain("daratumumab + ATRA", "CD38 downregulation").score == expected.score

@@ -26,6 +26,7 @@ from .knowledge.facts import Claim, Facts, select_claims
 from .knowledge.loader import Loaded, ReasonMode, load
 from .knowledge.names import NameIndex, curie, expand, normalize
 from .model import Entity, ExplainResult, Hypothesis
+from .pickles import read_pickle, write_pickle
 from .vocab import CD38, KIND_ALIASES, KINDS, OWL
 
 if TYPE_CHECKING:
@@ -41,9 +42,31 @@ class KnowledgeBase:
 
     def __init__(self, loaded: Loaded) -> None:
         self._loaded = loaded
-        self.facts: Facts = loaded.facts
-        self.names = NameIndex(self.facts.entities.values())
         self._engine: Engine | None = None
+        ready = read_pickle(self._ready_path) if self._ready_path else None
+        if isinstance(ready, tuple) and len(ready) == 2 and isinstance(ready[0], Engine) \
+                and isinstance(ready[1], NameIndex):
+            self._engine, self.names = ready
+            self.facts: Facts = self._engine.facts
+        else:
+            self.facts = loaded.facts
+            self.names = NameIndex(self.facts.entities.values())
+
+    @cached_property
+    def _ready_path(self) -> Path | None:
+        """Where the default engine and the name index of this knowledge base are cached, ready to
+        answer: rebuilding them is most of a cached question's time on a large extension. Keyed
+        by the inputs and the code that builds them; only for inputs the store fingerprints
+        (not a SPARQL endpoint, whose content can change under the same address)."""
+        import hashlib
+
+        from .knowledge.loader import code_key
+        from .knowledge.reasoning import cache_dir
+
+        if not self._loaded.manifest.key or not self._loaded.held or not self._loaded.held.loads_inputs:
+            return None
+        key = hashlib.sha256(f"{self._loaded.manifest.key}\0{code_key('derived')}".encode()).hexdigest()
+        return cache_dir() / f"ready-{key}.pickle"
 
     @classmethod
     def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache",
@@ -124,7 +147,7 @@ class KnowledgeBase:
         from .store import write_text
         from .store.base import to_ox
 
-        key = hashlib.sha256("\0".join([self._loaded.manifest.key, code_key(),
+        key = hashlib.sha256("\0".join([self._loaded.manifest.key, code_key("derived"),
                                           hashlib.sha256(claims_file().read_bytes()).hexdigest()]).encode()).hexdigest()
         path = cache_dir() / f"derived-{key}.nt"
         try:
@@ -157,7 +180,7 @@ class KnowledgeBase:
     @cached_property
     def claims(self) -> list[Claim]:
         """What the reviews propose against each resistance mechanism (never used to derive)."""
-        return select_claims(self._loaded.claims)
+        return select_claims(self._loaded.claims_store)
 
     # -- entities -------------------------------------------------------------------------
 
@@ -269,6 +292,8 @@ class KnowledgeBase:
         if weights is None and not keys and not finding_ids:
             if self._engine is None:
                 self._engine = Engine(self.facts)
+                if self._ready_path:  # before any question fills the engine's own caches
+                    write_pickle((self._engine, self.names), self._ready_path)
             return self._engine
         return Engine(self.facts, weights, keys, finding_ids)
 

@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Cd38kgError
 from ..knowledge.names import curie
 from ..model import Conflict, Entity, ExplainResult, Outcome, Step, Support, Verdict
+from ..pickles import bulk_objects
 from ..vocab import CD38
-from .graph import Edge, Key, agent_nodes, build_edges, bulk_objects, causal_graph, nodes_of_kind, statement_index
+from .graph import Edge, Key, agent_nodes, build_edges, causal_graph, nodes_of_kind, statement_index
 from .paths import Path, PathIndex, path_factors, strength
 from .scoring import ScoringWeights
 
@@ -413,7 +414,8 @@ class Engine:
 
     def _expressed_at(self, *levels: str) -> set[str]:
         """Molecule-in-cell nodes a finding records at one of ``levels``."""
-        return {f.subject for f in self.facts.findings if f.predicate == CD38.expressionLevel
+        level_of = CD38.expressionLevel
+        return {f.subject for f in self.facts.findings if f.predicate == level_of
                 and f.object in levels and not f.is_negative}
 
     def _spared(self, path: Path, molecules: set[str], recorded: set[str] | None = None) -> bool:

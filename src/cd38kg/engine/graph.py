@@ -14,11 +14,10 @@ an explanation must be traceable to a source.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..knowledge.facts import Facts
@@ -55,7 +54,7 @@ class Edge:
     def aspect(self) -> str:
         return self.relation.aspect
 
-    @property
+    @cached_property
     def extrapolated(self) -> bool:
         """Known for this subject only through a class it belongs to (no finding of its own)."""
         return all(s.inherited_from for s in self.supports)
@@ -84,10 +83,19 @@ def statement_index(facts: Facts) -> dict[Key, list[Support]]:
       claim is what it disputes.
     """
     index: dict[Key, list[Support]] = defaultdict(list)
+    causal = {iri for iri, relation in facts.relations.items() if relation.is_causal}
+    spreading = set(facts.classes).union(facts.contexts)
+    members: dict[str, list[str]] = {}  # each IRI's individuals, computed once
+    disputed: set[Key] = set()  # statements with a member's own negative finding
     for finding in facts.findings:
-        relation = facts.relations.get(finding.predicate)
-        if relation is None or not relation.is_causal:
+        if finding.predicate not in causal:
             continue
+        if finding.subject not in spreading and finding.object not in spreading:
+            key = (finding.subject, finding.predicate, finding.object)
+            index[key].append(Support(finding))
+            if finding.is_negative:
+                disputed.add(key)
+            continue  # the usual finding: two individuals, stated where it holds
         subject_class = finding.subject if finding.subject in facts.classes else ""
         object_class = finding.object if finding.object in facts.classes else ""
         for s_context in _in_cells(facts, finding.subject):
@@ -96,16 +104,22 @@ def statement_index(facts: Facts) -> dict[Key, list[Support]]:
                     continue  # two bare molecules: which cell pairs with which is not stated
                 context = finding.object if o_context != finding.object else \
                     (finding.subject if s_context != finding.subject else "")
-                for s in _individuals(facts, s_context):
-                    for o in _individuals(facts, o_context):
+                for node in (s_context, o_context):
+                    if node not in members:
+                        members[node] = _individuals(facts, node)
+                for s in members[s_context]:
+                    for o in members[o_context]:
                         index[(s, finding.predicate, o)].append(Support(finding, subject_class or object_class, context))
-    _spread_disputes_to_siblings(facts, index)
+                        if finding.is_negative and not (subject_class or object_class):
+                            disputed.add((s, finding.predicate, o))
+    _spread_disputes_to_siblings(facts, index, disputed)
     return index
 
 
-def _spread_disputes_to_siblings(facts: Facts, index: dict[Key, list[Support]]) -> None:
-    """Give every member of a class the counter-evidence seen for one of them."""
-    for (s, p, o), supports in list(index.items()):
+def _spread_disputes_to_siblings(facts: Facts, index: dict[Key, list[Support]], disputed: set[Key]) -> None:
+    """Give every member of a class the counter-evidence seen for one of them (``disputed``: the
+    statements with a negative finding of their own)."""
+    for (s, p, o), supports in [(key, index[key]) for key in index if key in disputed]:
         own_negative = [x for x in supports if x.finding.is_negative and not x.inherited_from]
         if not own_negative:
             continue
@@ -132,14 +146,17 @@ def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: 
     """
     supports = list(supports)
     own = [s for s in supports if not s.inherited_from]
-    specific = own or supports
-    best = max(supports, key=lambda s: facts.evidence_rank.get(s.finding.evidence_level, 0))
-    level = facts.evidence_label.get(best.finding.evidence_level, "hypothesis")
-    magnitude = max(weights.magnitude.get(s.finding.magnitude, 1.0) for s in specific)
+    rank, label = facts.evidence_rank, facts.evidence_label
+    best = supports[0].finding.evidence_level
+    for support in supports[1:]:
+        if rank.get(support.finding.evidence_level, 0) > rank.get(best, 0):
+            best = support.finding.evidence_level
+    level = label.get(best, "hypothesis")
+    magnitude = max(weights.magnitude.get(s.finding.magnitude, 1.0) for s in own or supports)
     weight = weights.evidence.get(level, weights.evidence["hypothesis"]) * magnitude
     if not own:
         weight *= weights.extrapolated
-    if list(counter):
+    if any(True for _ in counter):
         weight *= weights.contested
     return weight, level
 
@@ -156,14 +173,15 @@ def build_edges(facts: Facts, index: dict[Key, list[Support]], weights: ScoringW
         if key in without:
             continue
         s, p, o = key
-        supports = [x for x in index[key] if x.finding.iri not in without_findings]
-        positive = [x for x in supports if not x.finding.is_negative]
-        counter = [x for x in supports if x.finding.is_negative]
+        positive: list[Support] = []
+        counter: list[Support] = []
+        for x in index[key]:
+            if x.finding.iri not in without_findings:
+                (counter if x.finding.is_negative else positive).append(x)
         if not positive:
             continue
-        spread = any(x.finding.object in facts.classes or x.context_from for x in positive)
-        if key not in materialised and not spread:
-            continue  # neither asserted nor inferred by the reasoner
+        if key not in materialised and not any(x.finding.object in facts.classes or x.context_from for x in positive):
+            continue  # neither asserted nor inferred by the reasoner, nor spread from a class or molecule
         relation = facts.relations[p]
         weight, level = edge_weight(positive, counter, facts, weights)
         source, target = (o, s) if relation.reverse else (s, o)
@@ -172,20 +190,6 @@ def build_edges(facts: Facts, index: dict[Key, list[Support]], weights: ScoringW
                           sign=sign, weight=weight, supports=tuple(positive), counter=tuple(counter),
                           level=level))
     return edges
-
-
-@contextmanager
-def bulk_objects() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many long-lived objects are built (the index, the
-    edges): with a large knowledge base loaded, each full collection rescans the whole heap, which
-    was half the engine's build time at 100k statements. The collector resumes as it was."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def causal_graph(edges: Iterable[Edge]) -> nx.MultiDiGraph:
@@ -200,9 +204,10 @@ def causal_graph(edges: Iterable[Edge]) -> nx.MultiDiGraph:
 
 def agent_nodes(facts: Facts) -> set[str]:
     """Individuals that are therapeutic agents (never walked through by other agents' paths)."""
-    return {iri for iri, e in facts.entities.items() if CD38.Agent in e.types and OWL.Class not in e.types}
+    return nodes_of_kind(facts, CD38.Agent)
 
 
 def nodes_of_kind(facts: Facts, cls: str) -> set[str]:
     """Individuals (not classes) typed with ``cls``."""
-    return {iri for iri, e in facts.entities.items() if cls in e.types and OWL.Class not in e.types}
+    owl_class = OWL.Class
+    return {iri for iri, e in facts.entities.items() if cls in e.types and owl_class not in e.types}

@@ -9,15 +9,16 @@ claims physically apart is the only reliable wall.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import astuple, dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from sys import intern
+from typing import TYPE_CHECKING
 
 from ..model import Entity, Finding, Relation
 from ..vocab import OWL, PREFIXES
 from .names import curie
 
 if TYPE_CHECKING:
+    import pyoxigraph
     from rdflib import Dataset, Graph
 
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
@@ -58,20 +59,24 @@ Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHE
 }"""
 
 
-def select(graph: Dataset | Graph, query: str) -> list[tuple[str, ...]]:
+def select(graph: Dataset | Graph | pyoxigraph.Store, query: str) -> list[tuple[str, ...]]:
     """Run a SELECT and return rows of plain strings ("" for unbound).
 
-    On the Oxigraph backend the query goes straight to pyoxigraph over the union of the
-    store's graphs, skipping the conversion of every value to an rdflib term (most of the
-    cost of a cold ``explain``).
+    On the Oxigraph backend (or given a pyoxigraph store) the query goes straight to
+    pyoxigraph over the union of the store's graphs, skipping the conversion of every value
+    to an rdflib term (most of the cost of a cold ``explain``) and rdflib's import. Values
+    are interned: an IRI named by thousands of findings is then one string in memory and in
+    the pickled caches.
     """
+    import pyoxigraph
+
     text = _PROLOGUE + query
-    inner = getattr(graph.store, "_inner", None)
+    inner = graph if isinstance(graph, pyoxigraph.Store) else getattr(graph.store, "_inner", None)
     if inner is not None:
         solutions = inner.query(text, use_default_graph_as_union=True)
         names = [v.value for v in solutions.variables]
-        return [tuple("" if row[n] is None else row[n].value for n in names) for row in solutions]
-    return [tuple("" if v is None else str(v) for v in row) for row in graph.query(text)]
+        return [tuple("" if row[n] is None else intern(row[n].value) for n in names) for row in solutions]
+    return [tuple("" if v is None else intern(str(v)) for v in row) for row in graph.query(text)]
 
 
 @dataclass(frozen=True)
@@ -188,49 +193,7 @@ def select_facts(graph: Dataset | Graph) -> Facts:
                  therapeutic_classes=therapeutic, targets=dict(targets))
 
 
-def facts_to_data(facts: Facts) -> dict[str, Any]:
-    """The facts as plain JSON data (records as rows), for the per-fingerprint cache."""
-
-    def rows(records: Iterable[Any]) -> list[list[Any]]:
-        return [list(astuple(r)) for r in records]
-
-    def lists(mapping: dict[str, Any]) -> dict[str, list[Any]]:
-        return {k: sorted(v) if isinstance(v, set) else list(v) for k, v in mapping.items()}
-
-    return {
-        "version": _CACHE_VERSION, "entities": rows(facts.entities.values()), "classes": sorted(facts.classes),
-        "superclasses": lists(facts.superclasses), "findings": rows(facts.findings),
-        "relations": rows(facts.relations.values()), "conflicts": lists(facts.conflicts),
-        "evidence_rank": facts.evidence_rank, "evidence_label": facts.evidence_label, "triples": facts.triples,
-        "members": lists(facts.members), "contexts": lists(facts.contexts), "context_of": lists(facts.context_of),
-        "therapeutic_classes": sorted(facts.therapeutic_classes), "targets": lists(facts.targets),
-    }
-
-
-def facts_from_data(data: dict[str, Any]) -> Facts:
-    """Facts back from :func:`facts_to_data` (ValueError when the cache is of another version)."""
-    if data.get("version") != _CACHE_VERSION:
-        raise ValueError("facts cache of another version")
-    entities = {row[0]: Entity(row[0], row[1], tuple(row[2]), tuple(row[3]), tuple(row[4]), row[5])
-                for row in data["entities"]}
-    relations = {row[0]: Relation(*row) for row in data["relations"]}
-    return Facts(entities=entities, classes=set(data["classes"]),
-                 superclasses={k: set(v) for k, v in data["superclasses"].items()},
-                 findings=[Finding(*row) for row in data["findings"]], relations=relations,
-                 conflicts={k: [(b, note) for b, note in v] for k, v in data["conflicts"].items()},
-                 evidence_rank=data["evidence_rank"], evidence_label=data["evidence_label"],
-                 triples=[(s, p, o) for s, p, o in data["triples"]],
-                 members={k: set(v) for k, v in data["members"].items()}, contexts=data["contexts"],
-                 context_of={k: (m, c) for k, (m, c) in data["context_of"].items()},
-                 therapeutic_classes=set(data["therapeutic_classes"]),
-                 targets={k: set(v) for k, v in data["targets"].items()})
-
-
-#: Bump when the shape of :class:`Facts` changes.
-_CACHE_VERSION = 1
-
-
-def select_claims(graph: Graph) -> list[Claim]:
+def select_claims(graph: Graph | pyoxigraph.Store) -> list[Claim]:
     """The literature claims (used only to label and evaluate, never to derive)."""
     grouped: dict[str, dict[str, object]] = {}
     for c, label, against, strategy, kind, mech, src, sec, lvl in select(graph, Q_CLAIMS):

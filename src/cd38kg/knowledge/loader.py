@@ -20,19 +20,22 @@ beside the inference cache, so an unchanged extension is never parsed or resolve
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import Cd38kgError
 from ..io import check_extension_path, read_extension
+from ..pickles import read_pickle, write_pickle
 from ..progress import say, step
 from ..resources import bundled_inferences_file, claims_file, ontology_files
 from ..store import open_store, read_text, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import load_into
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
-from .facts import Facts, facts_from_data, facts_to_data, select_facts
+from .facts import Facts, select_facts
 from .reasoning import (
     cache_dir,
     cached_inferences,
@@ -67,11 +70,8 @@ class Loaded:
     facts alone and never wait for it.
     """
 
-    claims: Graph
-    facts: Facts
     files: list[Path]
     extras: list[Path]
-    claims_store: pyoxigraph.Store
     manifest: Manifest
     new_entities: list[str] = field(default_factory=list)
     inference_key: str = ""
@@ -80,6 +80,28 @@ class Loaded:
     held: KnowledgeStore | None = None
     fill: Callable[[], None] | None = None
     _dataset: Dataset | None = None
+    _facts: Facts | None = None
+
+    @cached_property
+    def claims_store(self) -> pyoxigraph.Store:
+        """The literature claims (read on first use: most questions never label a strategy)."""
+        return read_claims()
+
+    @cached_property
+    def claims(self) -> Graph:
+        """:attr:`claims_store` as an rdflib graph, under the fixed ``graph/claims`` IRI."""
+        from oxrdflib import OxigraphStore
+        from rdflib import Graph, URIRef
+
+        return Graph(store=OxigraphStore(store=self.claims_store), identifier=URIRef(CLAIMS_GRAPH))
+
+    @property
+    def facts(self) -> Facts:
+        """The engine's facts, read from their cache on first use (a run that finds a ready-made
+        engine for this knowledge base never needs them)."""
+        if self._facts is None:
+            self._facts = _cached_facts(self.manifest.key) or select_facts(self.dataset)
+        return self._facts
 
     @property
     def store(self) -> KnowledgeStore:
@@ -124,11 +146,11 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         added = [(path, read_text(path)) for path in extras]
         inputs = ([] if bundled_data else [("bundled:schema-only", b"")]) + [(p.name, t.encode()) for p, t in bundled]
         inputs_key = fingerprint(inputs + [(f"extra:{p.name}", t.encode()) for p, t in added])
-        key = fingerprint([("inputs", inputs_key.encode()), ("code", code_key().encode())])
+        key = fingerprint([("inputs", inputs_key.encode()), ("code", code_key("facts").encode())])
         manifest = None if reason == "always" else store.holding(key)
-        known = None if reason == "always" else _cached_facts(key)
+        known = None if reason == "always" else _cached_manifest(key)
         if manifest is None and known is not None and store.fills_on_demand:
-            manifest = known[1]
+            manifest = known
             if extras:  # worth saying only when the user's own files were not read again
                 say(f"Using the cached facts for the knowledge base + {' + '.join(p.name for p in extras)}")
 
@@ -138,51 +160,47 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         elif manifest is None:
             manifest, reasoned_now = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
             store.commit(manifest)
-    claims, claims_store = read_claims()
     dataset = None if fill else dataset_over(store.oxigraph)
-    if known is not None:
-        facts = known[0]
-    else:
+    facts = None
+    if known is None:
         facts = select_facts(dataset)
         if store.loads_inputs:
             _cache_facts(manifest, facts)
-    return Loaded(claims=claims, facts=facts, files=files, extras=extras, claims_store=claims_store,
+    return Loaded(_facts=facts, files=files, extras=extras,
                   manifest=manifest, new_entities=list(manifest.new_entities), inference_key=manifest.inference_key,
                   reasoned_now=reasoned_now, notes=list(manifest.notes), held=store, fill=fill, _dataset=dataset)
 
 
-def _facts_path(key: str) -> Path:
-    return cache_dir() / f"facts-{key}.json"
-
-
-def _cached_facts(key: str) -> tuple[Facts, Manifest] | None:
-    """The engine's facts and the store's manifest for this fingerprint, when cached: selecting
-    the facts and filling the store are most of a cached run's time on a large extension."""
+def _cached_manifest(key: str) -> Manifest | None:
+    """What the store holds for this fingerprint, when its facts are cached: selecting the facts
+    and filling the store are most of a cached run's time on a large extension."""
     try:
-        record = json.loads(_facts_path(key).read_text(encoding="utf-8"))
-        return facts_from_data(record["facts"]), Manifest.from_json(record["manifest"])
+        manifest = Manifest.from_json(cache_dir().joinpath(f"manifest-{key}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return manifest if cache_dir().joinpath(f"facts-{key}.pickle").is_file() else None
+
+
+def _cached_facts(key: str) -> Facts | None:
+    facts = read_pickle(cache_dir() / f"facts-{key}.pickle")
+    return facts if isinstance(facts, Facts) else None
 
 
 def _cache_facts(manifest: Manifest, facts: Facts) -> None:
-    path = _facts_path(manifest.key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(json.dumps({"manifest": manifest.to_json(), "facts": facts_to_data(facts)}, ensure_ascii=False), path)
-    except OSError:
-        pass  # a read-only cache only costs the next run its time
+    """Cache the facts (pickled: the quickest way back to 100,000 findings) and then the manifest
+    that says they are there."""
+    write_pickle(facts, cache_dir() / f"facts-{manifest.key}.pickle")
+    with suppress(OSError, Cd38kgError):  # a read-only cache only costs the next run its time
+        write_text(manifest.to_json(), cache_dir() / f"manifest-{manifest.key}.json")
 
 
-def read_claims() -> tuple[Graph, pyoxigraph.Store]:
+def read_claims() -> pyoxigraph.Store:
     """The literature claims in a store of their own, under the fixed ``graph/claims`` IRI."""
     import pyoxigraph
-    from oxrdflib import OxigraphStore
-    from rdflib import Graph, URIRef
 
     claims_store = pyoxigraph.Store()
     load_into(claims_store, claims_file(), CLAIMS_GRAPH)
-    return Graph(store=OxigraphStore(store=claims_store), identifier=URIRef(CLAIMS_GRAPH)), claims_store
+    return claims_store
 
 
 def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list[tuple[str, bytes]],
@@ -283,15 +301,28 @@ def _cached_layer(key: str) -> dict[str, Any] | None:
     return layer
 
 
-def code_key() -> str:
-    """A fingerprint of this package's code: caches of what the code computes (parsed
-    extensions, derived strategies, an on-disk store) are not reused across code changes."""
+#: Code that only checks or presents what the loader and the engine compute: editing it keeps
+#: their caches (the ``facts`` scope also leaves out the engine, which reads the facts).
+_NOT_COMPUTING = {
+    "facts": ("interfaces/", "engine/", "knowledge/validate.py", "knowledge/shacl.py"),
+    "derived": ("interfaces/", "knowledge/validate.py", "knowledge/shacl.py"),
+    "all": (),
+}
+
+
+def code_key(scope: Literal["facts", "derived", "all"] = "all") -> str:
+    """A fingerprint of the code behind a cache: caches of what the code computes (parsed
+    extensions, facts, derived strategies, an on-disk store) are not reused across changes to
+    it, while a change to a command's presentation costs no reload of a large extension."""
     import hashlib
 
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
+    skipped = _NOT_COMPUTING[scope]
     for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+        name = path.relative_to(package).as_posix()
+        if not name.startswith(skipped):
+            digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
