@@ -34,7 +34,8 @@ import io
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
@@ -48,11 +49,15 @@ from ..store import read_text, values_clause
 from ..vocab import PREFIXES
 
 if TYPE_CHECKING:
+    import pyoxigraph
     from rdflib import Dataset
     from rdflib.term import Node
 
     from ..kb import KnowledgeBase
     from ..store.base import KnowledgeStore
+
+    #: A term in a solution: what the engine returns (pyoxigraph), or an rdflib term.
+    Term = Node | pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal
 
 #: Output formats by the query forms they apply to (``xml`` is RDF/XML for graphs).
 RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv")
@@ -65,6 +70,8 @@ DEFAULT_TIMEOUT = 60.0
 #: and bracket, so Python's default (1,000) fails at about 100 triple patterns.
 _PARSE_DEPTH = 20_000
 GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
+#: Result formats Oxigraph writes exactly as :func:`render` does (see :func:`write_results`).
+NATIVE_FORMATS = ("json", "xml")
 _RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _PARAM = re.compile(r"@param\s+(?P<name>[A-Za-z_]\w*)\s+(?P<type>entity(?::[\w-]+)?|literal)"
@@ -191,11 +198,15 @@ class NamedQuery:
 
 @dataclass
 class QueryResult:
-    """What a query returned: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT/DESCRIBE)."""
+    """What a query returned: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT/DESCRIBE).
+
+    Solutions hold the engine's own (pyoxigraph) terms: turning each into an rdflib term
+    costs more than running a typical query. Triples are rdflib terms, for its serialisers.
+    """
 
     form: str
     variables: list[str] = field(default_factory=list)
-    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
+    rows: list[tuple[Term | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[tuple[Node, Node, Node]] = field(default_factory=list)
     truncated: bool = False
@@ -210,11 +221,13 @@ class QueryResult:
     def column(self, name: str) -> list[str]:
         """The values of one variable as strings ("" when unbound), for quick checks."""
         index = self.variables.index(name)
-        return ["" if row[index] is None else str(row[index]) for row in self.rows]
+        parts = _describer()
+        return ["" if row[index] is None else parts(row[index])[1] for row in self.rows]
 
     def records(self) -> list[dict[str, str]]:
         """Rows as ``{variable: value}`` dicts of strings, unbound variables left out."""
-        return [{var: str(value) for var, value in zip(self.variables, row) if value is not None}
+        parts = _describer()
+        return [{var: parts(value)[1] for var, value in zip(self.variables, row) if value is not None}
                 for row in self.rows]
 
 
@@ -286,9 +299,26 @@ def check_length(text: str) -> None:
         raise QueryError("the query is empty")
 
 
-@lru_cache(maxsize=256)
+@dataclass(frozen=True)
+class Checked:
+    """What checking a query found: its form, and the ``LIMIT`` of its outermost query (None: none)."""
+
+    form: str
+    limit: int | None = None
+
+    def fits(self, max_rows: int) -> bool:
+        """Whether a SELECT is known to give at most ``max_rows`` solutions before it runs."""
+        return self.form == "SELECT" and self.limit is not None and self.limit <= max_rows
+
+
 def inspect_query(text: str) -> str:
-    """The query form (SELECT, ASK, CONSTRUCT, DESCRIBE) of a query that is safe to evaluate.
+    """The query form (SELECT, ASK, CONSTRUCT, DESCRIBE) of a query that is safe to evaluate (:func:`check_query`)."""
+    return check_query(text).form
+
+
+@lru_cache(maxsize=256)
+def check_query(text: str) -> Checked:
+    """Check that a query is safe to evaluate; its form and outermost ``LIMIT``.
 
     Parses with rdflib's SPARQL grammar and walks the parse tree, so ``SERVICE`` is found
     however it is written (any case, unicode escapes) before the engine can follow it.
@@ -317,7 +347,8 @@ def inspect_query(text: str) -> str:
             if not iri.startswith(PREFIXES["xsd"]):
                 raise QueryError(f"unknown function <{iri}>: only SPARQL's built-in functions and XSD casts "
                                  "such as xsd:integer(...) are available")
-    return _FORM_NAMES[body.name]
+    limit = dict.get(dict.get(body, "limitoffset") or {}, "limit")
+    return Checked(_FORM_NAMES[body.name], None if limit is None else int(limit))
 
 
 def _parse(text: str) -> tuple[Any, Any]:
@@ -381,27 +412,63 @@ def execute(dataset: Dataset, text: str, max_rows: int | None = None, form: str 
     (a named query checked at start-up, bound with a generated ``VALUES`` clause).
     """
     form = form or inspect_query(text)
-    try:
-        answer = dataset.query(text, initNs=dict(PREFIXES))
-        result = QueryResult(form=form)
-        if form == "ASK":
-            result.boolean = bool(answer.askAnswer)
-            return result
-        limit = None if max_rows is None else max_rows + 1
-        items = list(islice(iter(answer), limit))
-    except (SyntaxError, ValueError, RuntimeError) as err:
-        # Oxigraph raises RuntimeError for what it cannot evaluate (e.g. an unknown function).
-        raise QueryError(f"the query engine rejected the query: {(str(err) or type(err).__name__).splitlines()[0]}"
-                         ) from None
+    result = QueryResult(form=form)
+    limit = None if max_rows is None else max_rows + 1
+    with _engine_errors():
+        if form in GRAPH_FORMS:
+            answer = dataset.query(text, initNs=dict(PREFIXES))
+            items: list[Any] = list(islice(iter(answer), limit))
+        else:
+            solutions = _oxigraph(dataset).query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
+            if form == "ASK":
+                result.boolean = bool(solutions)
+                return result
+            result.variables = [var.value for var in solutions.variables]
+            items = [tuple(solution) for solution in islice(solutions, limit)]
     if max_rows is not None and len(items) > max_rows:
         items = items[:max_rows]
         result.truncated = True
     if form in GRAPH_FORMS:
-        result.triples = [tuple(item) for item in items]  # type: ignore[misc]
+        result.triples = [tuple(item) for item in items]
     else:
-        result.variables = [str(var) for var in answer.vars or []]
-        result.rows = [tuple(item) for item in items]
+        result.rows = items
     return result
+
+
+def _oxigraph(dataset: Dataset) -> pyoxigraph.Store:
+    """The Oxigraph store under a dataset the knowledge base made (:func:`cd38kg.store.base.dataset_over`).
+
+    Solutions are read from it directly: rdflib's query API would turn each term into an
+    rdflib term (about 6 µs each, ten times the query itself for 100 rows of labels).
+    oxrdflib keeps the store as ``_inner`` and offers no public accessor.
+    """
+    return dataset.store._inner  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _engine_errors() -> Iterator[None]:
+    """What the engine refuses while running a checked query, as a :class:`QueryError`."""
+    try:
+        yield
+    except (SyntaxError, ValueError, RuntimeError) as err:
+        # Oxigraph raises RuntimeError for what it cannot evaluate (e.g. an unknown function).
+        raise QueryError(f"the query engine rejected the query: {(str(err) or type(err).__name__).splitlines()[0]}"
+                         ) from None
+
+
+def write_results(dataset: Dataset, text: str, fmt: str) -> bytes:
+    """A checked SELECT or ASK query's answer written by Oxigraph itself, in one of :data:`NATIVE_FORMATS`.
+
+    Only for a query whose answer fits the row cap (:meth:`Checked.fits`): the writer reads
+    every solution. It skips turning each term into a Python object, most of the cost of
+    answering a small query.
+    """
+    import pyoxigraph as ox
+
+    native = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}[fmt]
+    with _engine_errors():
+        answer = _oxigraph(dataset).query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
+        return answer.serialize(format=native)
 
 
 def run_named(kb: KnowledgeBase, dataset: Dataset, name: str, values: Mapping[str, str] | None = None,
@@ -436,39 +503,61 @@ def render(result: QueryResult, fmt: str, note: str | None = None) -> str:
     return {"table": _table, "json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv}[fmt](result, note)
 
 
+@lru_cache(maxsize=1)
+def _describer() -> Callable[[Term], tuple[str, str, str | None, str | None]]:
+    """A function giving ``(kind, value, language, datatype)`` for a pyoxigraph or rdflib term:
+    kind is ``uri``, ``bnode`` or ``literal``; the datatype is None for plain and language strings.
+    Built once, so the libraries are imported when the first result is written, not per term."""
+    import pyoxigraph as ox
+    from rdflib import BNode, Literal
+
+    def parts(term: Term) -> tuple[str, str, str | None, str | None]:
+        if isinstance(term, ox.Literal):
+            datatype = term.datatype.value
+            plain = term.language or datatype == _XSD_STRING
+            return "literal", term.value, term.language, None if plain else datatype
+        if isinstance(term, ox.NamedNode):
+            return "uri", term.value, None, None
+        if isinstance(term, ox.BlankNode):
+            return "bnode", term.value, None, None
+        if isinstance(term, Literal):
+            plain = term.language or term.datatype is None or str(term.datatype) == _XSD_STRING
+            return "literal", str(term), term.language, None if plain else str(term.datatype)
+        return "bnode" if isinstance(term, BNode) else "uri", str(term), None, None
+
+    return parts
+
+
 def _json(result: QueryResult, note: str | None) -> str:
     document: dict[str, Any] = {"head": {"vars": result.variables} if result.form != "ASK" else {}}
     if result.form == "ASK":
         document["boolean"] = result.boolean
     else:
-        document["results"] = {"bindings": [
-            {var: _json_term(value) for var, value in zip(result.variables, row) if value is not None}
-            for row in result.rows]}
+        parts = _describer()
+        bindings = []
+        for row in result.rows:
+            binding = {}
+            for var, value in zip(result.variables, row):
+                if value is not None:
+                    kind, text, language, datatype = parts(value)
+                    cell = {"type": kind, "value": text}
+                    if language:
+                        cell["xml:lang"] = language
+                    elif datatype:
+                        cell["datatype"] = datatype
+                    binding[var] = cell
+            bindings.append(binding)
+        document["results"] = {"bindings": bindings}
     if note:
         document["note"] = note
-    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
-
-
-def _json_term(term: Node) -> dict[str, str]:
-    from rdflib import BNode, Literal
-
-    if isinstance(term, Literal):
-        out = {"type": "literal", "value": str(term)}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype and str(term.datatype) != _XSD_STRING:
-            out["datatype"] = str(term.datatype)
-        return out
-    if isinstance(term, BNode):
-        return {"type": "bnode", "value": str(term)}
-    return {"type": "uri", "value": str(term)}
+    # One line: with ``indent`` the json module falls back to its pure-Python encoder (5x slower).
+    return json.dumps(document, ensure_ascii=False) + "\n"
 
 
 def _xml(result: QueryResult, note: str | None) -> str:
     from xml.sax.saxutils import escape, quoteattr
 
-    from rdflib import BNode, Literal
-
+    parts = _describer()
     out = ['<?xml version="1.0" encoding="utf-8"?>']
     if note:
         out.append(f"<!-- {escape(note).replace('--', '- -')} -->")
@@ -483,15 +572,13 @@ def _xml(result: QueryResult, note: str | None) -> str:
             for var, value in zip(result.variables, row):
                 if value is None:
                     continue
-                if isinstance(value, Literal):
-                    attrs = (f" xml:lang={quoteattr(value.language)}" if value.language else
-                             f" datatype={quoteattr(str(value.datatype))}"
-                             if value.datatype and str(value.datatype) != _XSD_STRING else "")
-                    cell = f"<literal{attrs}>{escape(str(value))}</literal>"
-                elif isinstance(value, BNode):
-                    cell = f"<bnode>{escape(str(value))}</bnode>"
+                kind, text, language, datatype = parts(value)
+                if kind == "literal":
+                    attrs = (f" xml:lang={quoteattr(language)}" if language else
+                             f" datatype={quoteattr(datatype)}" if datatype else "")
+                    cell = f"<literal{attrs}>{escape(text)}</literal>"
                 else:
-                    cell = f"<uri>{escape(str(value))}</uri>"
+                    cell = f"<{kind}>{escape(text)}</{kind}>"
                 out.append(f"      <binding name={quoteattr(var)}>{cell}</binding>")
             out.append("    </result>")
         out.append("  </results>")
@@ -500,17 +587,20 @@ def _xml(result: QueryResult, note: str | None) -> str:
 
 
 def _csv(result: QueryResult, note: str | None) -> str:
-    from rdflib import BNode
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if result.form == "ASK":
         writer.writerows([["boolean"], ["true" if result.boolean else "false"]])
         return buffer.getvalue()
     writer.writerow(result.variables)
+    parts = _describer()
     for row in result.rows:
-        writer.writerow(["" if v is None else f"_:{v}" if isinstance(v, BNode) else str(v) for v in row])
+        writer.writerow(["" if v is None else _csv_cell(*parts(v)[:2]) for v in row])
     return buffer.getvalue()
+
+
+def _csv_cell(kind: str, text: str) -> str:
+    return f"_:{text}" if kind == "bnode" else text
 
 
 def _tsv(result: QueryResult, note: str | None) -> str:
@@ -521,21 +611,20 @@ def _tsv(result: QueryResult, note: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ntriples_term(term: Node) -> str:
+def _ntriples_term(term: Term) -> str:
     """A term in N-Triples syntax on one line (rdflib's n3() may use triple quotes)."""
-    from rdflib import BNode, Literal
-
-    if isinstance(term, Literal):
-        text = (str(term).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    kind, text, language, datatype = _describer()(term)
+    if kind == "literal":
+        text = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
                 .replace("\r", "\\r").replace("\t", "\\t"))
-        if term.language:
-            return f'"{text}"@{term.language}'
-        if term.datatype and str(term.datatype) != _XSD_STRING:
-            return f'"{text}"^^<{term.datatype}>'
+        if language:
+            return f'"{text}"@{language}'
+        if datatype:
+            return f'"{text}"^^<{datatype}>'
         return f'"{text}"'
-    if isinstance(term, BNode):
-        return f"_:{term}"
-    return f"<{term}>"
+    if kind == "bnode":
+        return f"_:{text}"
+    return f"<{text}>"
 
 
 def _table(result: QueryResult, note: str | None) -> str:
@@ -553,14 +642,12 @@ def _table(result: QueryResult, note: str | None) -> str:
     return "\n".join([*lines, footer]) + "\n"
 
 
-def _plain(term: Node) -> str:
-    from rdflib import Literal
-
-    text = str(term) if isinstance(term, Literal) else curie(str(term))
-    return " ".join(text.split())
+def _plain(term: Term) -> str:
+    kind, text, _, _ = _describer()(term)
+    return " ".join((text if kind == "literal" else curie(text)).split())
 
 
-def _short(term: Node | None) -> str:
+def _short(term: Term | None) -> str:
     if term is None:
         return ""
     text = _plain(term)
@@ -687,7 +774,8 @@ def _param_usage(param: Param) -> str:
 
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "MAX_QUERY_CHARS", "Column", "NamedQuery", "Param", "QueryError", "QueryRefused", "QueryResult",
-    "QuerySyntaxError", "bind", "check_params", "check_length", "execute", "inspect_query", "list_queries", "load_query",
-    "parse_assignments", "query_command", "render", "run_named",
+    "DEFAULT_TIMEOUT", "MAX_QUERY_CHARS", "NATIVE_FORMATS", "Checked", "Column", "NamedQuery", "Param", "QueryError",
+    "QueryRefused", "QueryResult", "QuerySyntaxError", "bind", "check_params", "check_length", "check_query", "execute",
+    "inspect_query", "list_queries", "load_query", "parse_assignments", "query_command", "render", "run_named",
+    "write_results",
 ]

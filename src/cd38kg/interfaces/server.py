@@ -20,7 +20,10 @@ Safety, because anything that can reach the port can send a query:
 * each request is read whole, without a thread, before it is handled: a client that
   stalls costs a buffer until ``request_timeout`` (then 408), a body shorter than its
   ``Content-Length`` is refused (400), and a small pool of threads handles complete
-  requests only. Results are capped (``--max-rows``, said in ``X-Result-Truncated``);
+  requests only. An HTTP/1.1 connection is kept open between requests (idle, it goes back
+  to the reader and is closed after ``request_timeout``), so a client that sends many
+  queries does not pay a TCP handshake each. Results are capped (``--max-rows``, said in
+  ``X-Result-Truncated``);
 * it binds 127.0.0.1 by default, answers only requests whose ``Host`` header names the
   address it is bound to (a DNS-rebinding defence) and sends CORS headers only for an
   origin given with ``--cors``. There is no authentication: put a reverse proxy in front
@@ -56,6 +59,8 @@ from ..errors import Cd38kgError
 from ..vocab import PREFIXES
 from .queries import (
     GRAPH_FORMS,
+    NATIVE_FORMATS,
+    Checked,
     NamedQuery,
     QueryError,
     QueryRefused,
@@ -63,10 +68,11 @@ from .queries import (
     QuerySyntaxError,
     bind,
     check_length,
+    check_query,
     execute,
-    inspect_query,
     list_queries,
     render,
+    write_results,
 )
 from .workers import JobTimeout, PoolBusy, WorkerFailed, WorkerPool
 
@@ -117,7 +123,9 @@ class Settings:
 
     ``max_concurrent`` worker processes evaluate queries; a query waits up to ``timeout``
     for one, then runs at most ``timeout`` seconds. A client has ``request_timeout``
-    seconds to send its whole request; at most ``max_connections`` are open at once.
+    seconds to send its whole request; at most ``max_connections`` are open at once. After
+    an answer, a handler thread waits ``linger`` seconds for the next request on the
+    connection before handing it back to the reader.
     """
 
     timeout: float = 10.0
@@ -128,6 +136,7 @@ class Settings:
     request_timeout: float = 10.0
     max_connections: int = 512
     handler_threads: int = 16
+    linger: float = 0.005
 
 
 @dataclass(frozen=True)
@@ -142,13 +151,13 @@ class Reply:
 
 @dataclass(frozen=True)
 class Ask:
-    """One query for a worker: its text, how the answer is wanted, and its form if already checked."""
+    """One query for a worker: its text, how the answer is wanted, and what checking it found, if already checked."""
 
     text: str
     accept: str | None
     requested: tuple[str, ...]
     max_rows: int
-    form: str | None = None
+    checked: Checked | None = None
 
 
 def text_reply(status: int, message: str) -> Reply:
@@ -199,9 +208,21 @@ def negotiate(form: str, accept: str | None, requested: Sequence[str] = ()) -> s
 
 
 def answer(dataset: Dataset, ask: Ask) -> Reply:
-    """Check, run and serialise one query: the work done in a worker process."""
+    """Check, run and serialise one query: the work done in a worker process.
+
+    The solutions of a SELECT whose LIMIT is within ``max_rows``, wanted as SPARQL JSON or
+    XML, are written by the engine itself; any other answer is read row by row, up to the cap.
+    """
     try:
-        result = execute(dataset, ask.text, max_rows=ask.max_rows, form=ask.form)
+        checked = ask.checked or check_query(ask.text)
+        fmt = negotiate(checked.form, ask.accept, ask.requested)
+        if fmt is None:
+            offered = GRAPH_MEDIA if checked.form in GRAPH_FORMS else RESULT_MEDIA
+            return text_reply(406, f"a {checked.form} result cannot be sent as {ask.accept!r}; "
+                                   f"acceptable types: {', '.join(offered)}")
+        if fmt in NATIVE_FORMATS and checked.fits(ask.max_rows):
+            return Reply(200, write_results(dataset, ask.text, fmt), f"{RESULT_TYPES[fmt]}; charset=utf-8")
+        result = execute(dataset, ask.text, max_rows=ask.max_rows, form=checked.form)
     except QueryRefused as err:
         return text_reply(403, str(err))
     except QuerySyntaxError as err:
@@ -209,11 +230,6 @@ def answer(dataset: Dataset, ask: Ask) -> Reply:
         return text_reply(400, f"{err}{pointer}")
     except Cd38kgError as err:
         return text_reply(400, str(err))
-    fmt = negotiate(result.form, ask.accept, ask.requested)
-    if fmt is None:
-        offered = GRAPH_MEDIA if result.form in GRAPH_FORMS else RESULT_MEDIA
-        return text_reply(406, f"a {result.form} result cannot be sent as {ask.accept!r}; "
-                               f"acceptable types: {', '.join(offered)}")
     try:
         return _success(result, fmt, ask.max_rows)
     except QueryError as err:  # e.g. a graph RDF/XML cannot express
@@ -259,7 +275,7 @@ class SparqlServer(HTTPServer):
         self.log = log or sys.stderr
         self.named: dict[str, NamedQuery] = {query.name: query for query in list_queries()}
         # Named queries are checked once here; requests only add a generated VALUES clause.
-        self.named_forms = {name: inspect_query(query.text) for name, query in self.named.items()}
+        self.named_checks = {name: check_query(query.text) for name, query in self.named.items()}
         self._warm_up()
         # Forked before the port is opened, so the workers do not hold the listening socket.
         self.workers: WorkerPool[Ask, Reply] = WorkerPool(partial(answer, dataset), size=settings.max_concurrent)
@@ -282,6 +298,8 @@ class SparqlServer(HTTPServer):
         so they start with everything loaded."""
         for fmt in ("json", "xml", "csv", "tsv"):
             render(execute(self.dataset, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1"), fmt)
+        for fmt in NATIVE_FORMATS:
+            write_results(self.dataset, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1", fmt)
         for fmt in ("turtle", "nt", "json-ld", "xml"):
             render(execute(self.dataset, "CONSTRUCT { ?s a ?o } WHERE { ?s a ?o } LIMIT 1"), fmt)
 
@@ -296,14 +314,15 @@ class SparqlServer(HTTPServer):
             out.append({**query.to_json(), "text": query.text, "example": example, "url": f"/query/{query.name}"})
         return out
 
-    def evaluate(self, text: str, accept: str | None, requested: Sequence[str], form: str | None = None) -> Reply:
+    def evaluate(self, text: str, accept: str | None, requested: Sequence[str],
+                 checked: Checked | None = None) -> Reply:
         """Answer a query in a worker process, which is killed if it outlives the timeout."""
         settings = self.settings
         try:
             check_length(text)
         except QueryError as err:
             return text_reply(413 if text.strip() else 400, str(err))
-        ask = Ask(text, accept, tuple(requested), settings.max_rows, form)
+        ask = Ask(text, accept, tuple(requested), settings.max_rows, checked)
         try:
             return self.workers.run(ask, settings.timeout)
         except PoolBusy:
@@ -345,6 +364,40 @@ class SparqlServer(HTTPServer):
             print(f"{host} - - [{stamp}] {line}", file=self.log, flush=True)
 
 
+class _Refused(Exception):
+    """A request refused before it is handled, with the status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _parse_head(buffer: bytes | bytearray, scanned: int = 0) -> tuple[int, int, bool] | None:
+    """Where a request's headers end, its body's length and whether it expects ``100 Continue``;
+    None while the headers are incomplete (searched from ``scanned``). Raises :class:`_Refused`."""
+    match = _HEAD_END.search(buffer, scanned)
+    if (match.start() if match else len(buffer)) > MAX_HEAD:
+        raise _Refused(431, f"the request headers are longer than {MAX_HEAD} bytes")
+    if match is None:
+        return None
+    lengths, expect = set(), False
+    for line in bytes(buffer[:match.start()]).split(b"\n")[1:]:
+        name, _, value = line.partition(b":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == b"content-length":
+            lengths.add(value)
+        elif name == b"transfer-encoding":
+            raise _Refused(411, "chunked transfer encoding is not supported; send a Content-Length")
+        elif name == b"expect" and value == b"100-continue":
+            expect = True
+    if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
+        raise _Refused(400, "bad Content-Length")
+    length = int(lengths.pop()) if lengths else 0
+    if length > MAX_BODY:
+        raise _Refused(413, f"the request body is limited to {MAX_BODY} bytes")
+    return match.end(), length, expect
+
+
 @dataclass(eq=False)
 class _Pending:
     """A connection whose request is still arriving."""
@@ -356,6 +409,7 @@ class _Pending:
     head_end: int | None = None
     length: int = 0
     scanned: int = 0
+    kept: bool = False  # kept open after an answer: an idle timeout closes it without a 408
 
 
 class _Connections:
@@ -408,7 +462,46 @@ class _Connections:
             self._refuse(conn, address, 503, f"too many open connections (at most {self._settings.max_connections}); "
                                              "try again shortly")
             return
+        # An answer may go out in two writes (headers, then a large body): without this, the
+        # client's delayed ACK holds the second one back for 40 ms on a kept-open connection.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._incoming.append(_Pending(conn, address, time.monotonic() + self._settings.request_timeout))
+        self._wake()
+
+    def _linger(self, conn: socket.socket, buffer: bytearray) -> int | None:
+        """Read into ``buffer`` for at most ``linger`` seconds, until it holds a whole request;
+        where that request ends, or None for the reader to take over (also for anything it
+        must refuse, or a client that closed). A client that sends queries one after another
+        is answered without waiting for the reader; a slow one holds the thread no longer."""
+        deadline = time.monotonic() + self._settings.linger
+        while True:
+            try:
+                head = _parse_head(buffer)
+            except _Refused:
+                return None
+            if head is not None and not head[2] and len(buffer) >= head[0] + head[1]:
+                return head[0] + head[1]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            conn.settimeout(remaining)
+            try:
+                chunk = conn.recv(65536)
+            except TimeoutError:
+                return None
+            if not chunk:
+                return None
+            buffer += chunk
+
+    def _keep(self, conn: socket.socket, address: Any, rest: bytes) -> None:
+        """Wait for the next request on a connection kept open (called on a handler thread);
+        ``rest`` is what the client already sent after the last request."""
+        if self._stopping.is_set():
+            self._close(conn)
+            return
+        conn.setblocking(False)
+        deadline = time.monotonic() + self._settings.request_timeout
+        self._incoming.append(_Pending(conn, address, deadline, bytearray(rest), kept=True))
         self._wake()
 
     def _wake(self) -> None:
@@ -434,9 +527,13 @@ class _Connections:
             pending = self._incoming.popleft()
             self._pending.add(pending)
             self._selector.register(pending.conn, selectors.EVENT_READ, pending)
+            if pending.buffer:  # a pipelined request, already received
+                self._advance(pending)
         now = time.monotonic()
         for pending in [p for p in self._pending if p.deadline < now]:
-            self._reject(pending, 408, f"the request did not arrive within {self._settings.request_timeout:g} s")
+            idle = pending.kept and not pending.buffer
+            self._reject(pending, None if idle else 408,
+                         f"the request did not arrive within {self._settings.request_timeout:g} s")
 
     def _read(self, pending: _Pending) -> None:
         try:
@@ -455,43 +552,31 @@ class _Connections:
                 self._reject(pending, 400 if pending.buffer else None, "the request ended before its headers did")
             return
         pending.buffer += chunk
+        self._advance(pending)
+
+    def _advance(self, pending: _Pending) -> None:
+        """Hand the request to a handler thread once it has arrived whole."""
         if pending.head_end is None and not self._read_head(pending):
             return
-        if len(pending.buffer) >= pending.head_end + pending.length:  # type: ignore[operator]
+        end = pending.head_end + pending.length  # type: ignore[operator]
+        if len(pending.buffer) >= end:
             self._forget(pending)
-            data = bytes(pending.buffer[:pending.head_end + pending.length])  # type: ignore[operator]
-            self._handlers.submit(self._handle, pending.conn, pending.address, data)
+            self._handlers.submit(self._handle, pending.conn, pending.address, bytes(pending.buffer[:end]),
+                                  bytes(pending.buffer[end:]))
 
     def _read_head(self, pending: _Pending) -> bool:
         """Find the end of the headers and the body's length; False while they are incomplete
         or when the request was refused."""
-        match = _HEAD_END.search(pending.buffer, pending.scanned)
+        try:
+            head = _parse_head(pending.buffer, pending.scanned)
+        except _Refused as refused:
+            self._reject(pending, refused.status, str(refused))
+            return False
         pending.scanned = max(0, len(pending.buffer) - 3)  # a client sending a byte at a time is not rescanned
-        if (match.start() if match else len(pending.buffer)) > MAX_HEAD:
-            self._reject(pending, 431, f"the request headers are longer than {MAX_HEAD} bytes")
+        if head is None:
             return False
-        if match is None:
-            return False
-        lengths, expect = set(), False
-        for line in bytes(pending.buffer[:match.start()]).split(b"\n")[1:]:
-            name, _, value = line.partition(b":")
-            name, value = name.strip().lower(), value.strip().lower()
-            if name == b"content-length":
-                lengths.add(value)
-            elif name == b"transfer-encoding":
-                self._reject(pending, 411, "chunked transfer encoding is not supported; send a Content-Length")
-                return False
-            elif name == b"expect" and value == b"100-continue":
-                expect = True
-        if len(lengths) > 1 or not all(value.isdigit() for value in lengths):
-            self._reject(pending, 400, "bad Content-Length")
-            return False
-        length = int(lengths.pop()) if lengths else 0
-        if length > MAX_BODY:
-            self._reject(pending, 413, f"the request body is limited to {MAX_BODY} bytes")
-            return False
-        pending.head_end, pending.length = match.end(), length
-        if expect and len(pending.buffer) < match.end() + length:
+        pending.head_end, pending.length, expect = head
+        if expect and len(pending.buffer) < pending.head_end + pending.length:
             self._send_quietly(pending.conn, b"HTTP/1.1 100 Continue\r\n\r\n")
         return True
 
@@ -526,25 +611,43 @@ class _Connections:
         with self._lock:
             self._open -= 1
 
-    def _handle(self, conn: socket.socket, address: Any, data: bytes) -> None:
-        """Handle one complete request on a handler thread."""
+    def _handle(self, conn: socket.socket, address: Any, data: bytes, rest: bytes) -> None:
+        """Handle a complete request on a handler thread, and the requests that follow it on the
+        connection within ``linger`` seconds; then give the connection back to the reader, or close it."""
+        keep = False
         try:
             conn.setblocking(True)
-            conn.settimeout(self._settings.request_timeout)  # a client that does not read its answer
-            _Handler(conn, address, self._server, data)
+            while True:
+                conn.settimeout(self._settings.request_timeout)  # a client that does not read its answer
+                if _Handler(conn, address, self._server, data).close_connection:
+                    break
+                buffer = bytearray(rest)
+                end = self._linger(conn, buffer)
+                if end is None:
+                    keep, rest = True, bytes(buffer)
+                    break
+                data, rest = bytes(buffer[:end]), bytes(buffer[end:])
         except OSError as err:
             self._server.note(address, f"connection lost: {err.strerror or type(err).__name__}")
         except Exception as err:  # a bug: one line in the log, the other requests go on
             self._server.note(address, f"internal error: {type(err).__name__}: {err}")
         finally:
-            self._close(conn)
+            if keep:
+                self._keep(conn, address, rest)
+            else:
+                self._close(conn)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Routes one request, already read whole; every query goes through :meth:`SparqlServer.evaluate`."""
+    """Routes one request, already read whole; every query goes through :meth:`SparqlServer.evaluate`.
+
+    ``close_connection`` says afterwards whether the connection may carry another request:
+    HTTP/1.1 keeps it unless the client asked to close or the request was refused.
+    """
 
     server: SparqlServer
     server_version = "cd38kg"
+    protocol_version = "HTTP/1.1"
 
     def __init__(self, request: socket.socket, client_address: Any, server: SparqlServer, data: bytes) -> None:
         self._data = data
@@ -557,11 +660,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile = self.connection.makefile("wb")
 
     def handle(self) -> None:
+        """One request only: the next one on the connection comes through the reader again."""
+        self.close_connection = True
         try:
-            super().handle()
+            self.handle_one_request()
         except OSError:
             raise
         except Exception as err:  # answer 500 and log one line, not a traceback
+            self.close_connection = True
             if not self._replied:
                 self._send(text_reply(500, f"internal error: {type(err).__name__}: {err}"))
             self.log_error("internal error: %s: %s", type(err).__name__, err)
@@ -677,7 +783,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Cd38kgError as err:
             self._send(text_reply(400, str(err)))
             return
-        self._send(self.server.evaluate(text, self.headers.get("Accept"), requested, self.server.named_forms[name]))
+        self._send(self.server.evaluate(text, self.headers.get("Accept"), requested, self.server.named_checks[name]))
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -685,6 +791,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Only requests addressed to the bound name are answered (defence against DNS rebinding)."""
         host = (self.headers.get("Host") or "").strip().lower()
         if not host:
+            self.close_connection = True
             self._send(text_reply(400, "the request has no Host header"))
             return False
         if host.startswith("["):
@@ -693,6 +800,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             name, _, port = host.partition(":")
         if name not in self.server.allowed_hosts or (port and port != str(self.server.server_port)):
+            self.close_connection = True
             self._send(text_reply(421, f"this server does not answer for host {host!r}; "
                                        f"use {self.server.url} (or start it with --allow-host)"))
             return False
@@ -705,6 +813,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, reply: Reply) -> None:
         self._replied = True
+        # A connection about to close is answered in HTTP/1.0, which says so to any client.
+        self.protocol_version = "HTTP/1.0" if self.close_connection else "HTTP/1.1"
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
