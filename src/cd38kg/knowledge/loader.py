@@ -43,7 +43,6 @@ from .reasoning import (
     infer,
     inferences_ntriples,
     owl_input,
-    parse_inferences,
     read_tbox,
     run_hermit,
     ship_classification,
@@ -211,29 +210,30 @@ def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list
     ``key`` fingerprints the inputs and the code (the store and extension caches);
     ``inputs_key`` the inputs alone (the reasoner's cache, which outlives code changes).
     """
-    from rdflib import URIRef
+    import pyoxigraph
 
     ox = store.begin()
-    dataset = dataset_over(ox)
-    curated = dataset.graph(URIRef(CURATED_GRAPH))
-    asserted = dataset.graph(URIRef(ASSERTED_GRAPH))
+
+    def graph(name: str, store: pyoxigraph.Store = ox) -> Graph:
+        """An rdflib view of one layer, made only when a layer must be computed (rdflib's
+        import alone is most of a cached named query's time)."""
+        from rdflib import URIRef
+
+        return dataset_over(store).graph(URIRef(name))
+
     if bundled_data:
         for path, text in bundled:
             load_into(ox, path, CURATED_GRAPH, text)
     else:
-        import pyoxigraph
-
         staging = pyoxigraph.Store()
         for path, text in bundled:
             load_into(staging, path, CURATED_GRAPH, text)
-        add_triples(ox, schema_triples(dataset_over(staging).graph(URIRef(CURATED_GRAPH))), CURATED_GRAPH)
+        add_triples(ox, schema_triples(graph(CURATED_GRAPH, staging)), CURATED_GRAPH)
     extras = [path for path, _ in added]
     layer = None if reason == "always" else _cached_layer(key)
     if layer is None:
-        layer = _extension_layer(ox, curated, added, bundled_inputs, key, inputs_key)
+        layer = _extension_layer(ox, graph(CURATED_GRAPH), added, bundled_inputs, key, inputs_key)
     else:
-        import pyoxigraph
-
         ox.bulk_load(layer.pop("nquads"), pyoxigraph.RdfFormat.N_QUADS)
     key_used = layer["inference_key"]
     what = "the knowledge base" + "".join(f" + {p.name}" for p in extras)
@@ -244,16 +244,16 @@ def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list
     if inferred_text is None:
         if reason == "never":
             raise Cd38kgError("no cached inferences for these inputs and reasoning was disabled")
-        inferred = infer(curated, asserted, what).inferred
+        inferred = infer(graph(CURATED_GRAPH), graph(ASSERTED_GRAPH), what).inferred
         say(f"Inferences cached in {store_inferences(key_used, inferences_ntriples(inferred))}")
+        add_triples(ox, inferred, INFERRED_GRAPH)
         reasoned_now = True
     else:
         if extends:
             say(f"Using the cached inferences for {what}")
         elif extras:
             say(f"{', '.join(p.name for p in extras)}: no new statements, so no reasoning needed")
-        inferred = parse_inferences(inferred_text)
-    add_triples(ox, inferred, INFERRED_GRAPH)
+        ox.bulk_load(inferred_text.encode(), pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(INFERRED_GRAPH))
     return Manifest(key=key, inference_key=key_used, extras=[str(p) for p in extras],
                     new_entities=layer["new_entities"], notes=layer["notes"]), reasoned_now
 
