@@ -30,6 +30,7 @@ from .pickles import read_pickle, write_pickle
 from .vocab import CD38, KIND_ALIASES, KINDS, OWL
 
 if TYPE_CHECKING:
+    import pyoxigraph
     from rdflib import Dataset
 
     from .engine.hypotheses import Evaluation
@@ -96,17 +97,17 @@ class KnowledgeBase:
         """The literature-claims graph, kept out of :attr:`dataset`."""
         return self._loaded.claims
 
-    def sparql_dataset(self, include_derived: bool = True) -> Dataset:
-        """A Dataset for user queries: the knowledge graphs plus claims and derived strategies.
+    def sparql_store(self, include_derived: bool = True) -> pyoxigraph.Store:
+        """The Oxigraph store user queries run on: the knowledge graphs plus claims and derived strategies.
 
         Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred``,
-        ``graph/claims`` and (when ``include_derived``) ``graph/derived``; the default graph
-        is their union. A bulk copy into a new in-memory store, so the engine's own dataset
-        never contains claims or its own conclusions.
+        ``graph/claims`` and (when ``include_derived``) ``graph/derived``; queried with the
+        union of them as the default graph. A bulk copy into a new in-memory store, so the
+        engine's own dataset never contains claims or its own conclusions.
         """
         import pyoxigraph
 
-        from .store.base import copy_graphs, dataset_over
+        from .store.base import copy_graphs
         from .vocab import DERIVED_GRAPH
 
         full = pyoxigraph.Store()
@@ -115,7 +116,13 @@ class KnowledgeBase:
         if include_derived:
             full.bulk_load(self.derived_ntriples(), pyoxigraph.RdfFormat.N_TRIPLES,
                            to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
-        return dataset_over(full)
+        return full
+
+    def sparql_dataset(self, include_derived: bool = True) -> Dataset:
+        """:meth:`sparql_store` as an rdflib Dataset whose default graph is the union of the named graphs."""
+        from .store.base import dataset_over
+
+        return dataset_over(self.sparql_store(include_derived))
 
     def derived_strategies(self) -> list[tuple[Any, Any, Any]]:
         """Triples describing the engine's ranked hypotheses for every resistance mechanism.

@@ -14,7 +14,7 @@ opens with a comment header saying what it answers and how to call it::
 (a plain string). VALUE may be double-quoted; a description may go on over the next comment
 lines. A parameter without a default is optional: left unbound, the query answers for every
 value. Entity values are names, synonyms or CURIEs resolved like everywhere else; every
-value becomes an rdflib term bound by a trailing ``VALUES`` clause
+value becomes an Oxigraph term bound by a trailing ``VALUES`` clause
 (:func:`cd38kg.store.values_clause`), so user input never becomes query text.
 
 Every query, named or the user's own, is checked before it runs (:func:`inspect_query`): it
@@ -117,13 +117,13 @@ class Param:
         """The entity kind of an ``entity:KIND`` parameter."""
         return self.type.partition(":")[2] or None
 
-    def term(self, kb: KnowledgeBase, value: str) -> Node:
-        """The rdflib term for a value: a resolved entity's IRI, or a plain literal."""
-        from rdflib import Literal, URIRef
+    def term(self, kb: KnowledgeBase, value: str) -> pyoxigraph.NamedNode | pyoxigraph.Literal:
+        """The term for a value: a resolved entity's IRI, or a plain literal."""
+        import pyoxigraph
 
         if self.type == "literal":
-            return Literal(value)
-        return URIRef(kb.entity(value, kind=self.entity_kind, role=self.name).iri)
+            return pyoxigraph.Literal(value)
+        return pyoxigraph.NamedNode(kb.entity(value, kind=self.entity_kind, role=self.name).iri)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "default": self.default, "description": self.description}
@@ -404,19 +404,21 @@ def _walk(node: Any) -> Iterable[Any]:
             stack.extend(current.values())
 
 
-def execute(dataset: Dataset, text: str, max_rows: int | None = None, form: str | None = None) -> QueryResult:
+def execute(dataset: Dataset | pyoxigraph.Store, text: str, max_rows: int | None = None,
+            form: str | None = None) -> QueryResult:
     """Check and run a query; at most ``max_rows`` solutions or triples are read from the engine.
 
     The project prefixes (cd38:, kb:, rdfs:, ...) are predeclared. The default graph is the
     union of the dataset's named graphs. ``form`` is given for a query already checked
-    (a named query checked at start-up, bound with a generated ``VALUES`` clause).
+    (a named query checked at start-up, bound with a generated ``VALUES`` clause). Given the
+    Oxigraph store itself, a SELECT or ASK never imports rdflib.
     """
     form = form or inspect_query(text)
     result = QueryResult(form=form)
     limit = None if max_rows is None else max_rows + 1
     with _engine_errors():
         if form in GRAPH_FORMS:
-            answer = dataset.query(text, initNs=dict(PREFIXES))
+            answer = _rdflib(dataset).query(text, initNs=dict(PREFIXES))
             items: list[Any] = list(islice(iter(answer), limit))
         else:
             solutions = _oxigraph(dataset).query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
@@ -435,14 +437,27 @@ def execute(dataset: Dataset, text: str, max_rows: int | None = None, form: str 
     return result
 
 
-def _oxigraph(dataset: Dataset) -> pyoxigraph.Store:
+def _oxigraph(dataset: Dataset | pyoxigraph.Store) -> pyoxigraph.Store:
     """The Oxigraph store under a dataset the knowledge base made (:func:`cd38kg.store.base.dataset_over`).
 
     Solutions are read from it directly: rdflib's query API would turn each term into an
     rdflib term (about 6 µs each, ten times the query itself for 100 rows of labels).
     oxrdflib keeps the store as ``_inner`` and offers no public accessor.
     """
-    return dataset.store._inner  # type: ignore[attr-defined]
+    import pyoxigraph
+
+    if isinstance(dataset, pyoxigraph.Store):
+        return dataset
+    return dataset.store._inner  # type: ignore[union-attr]
+
+
+def _rdflib(dataset: Dataset | pyoxigraph.Store) -> Dataset:
+    """An rdflib view of the store, for the graph forms rdflib writes."""
+    import pyoxigraph
+
+    from ..store.base import dataset_over
+
+    return dataset_over(dataset) if isinstance(dataset, pyoxigraph.Store) else dataset
 
 
 @contextmanager
@@ -507,9 +522,8 @@ def render(result: QueryResult, fmt: str, note: str | None = None) -> str:
 def _describer() -> Callable[[Term], tuple[str, str, str | None, str | None]]:
     """A function giving ``(kind, value, language, datatype)`` for a pyoxigraph or rdflib term:
     kind is ``uri``, ``bnode`` or ``literal``; the datatype is None for plain and language strings.
-    Built once, so the libraries are imported when the first result is written, not per term."""
+    Built once; rdflib is imported only for its own terms (graph results), never for solutions."""
     import pyoxigraph as ox
-    from rdflib import BNode, Literal
 
     def parts(term: Term) -> tuple[str, str, str | None, str | None]:
         if isinstance(term, ox.Literal):
@@ -520,6 +534,8 @@ def _describer() -> Callable[[Term], tuple[str, str, str | None, str | None]]:
             return "uri", term.value, None, None
         if isinstance(term, ox.BlankNode):
             return "bnode", term.value, None, None
+        from rdflib import BNode, Literal
+
         if isinstance(term, Literal):
             plain = term.language or term.datatype is None or str(term.datatype) == _XSD_STRING
             return "literal", str(term), term.language, None if plain else str(term.datatype)
@@ -708,7 +724,7 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
 
     kb = KnowledgeBase.load(extras=extras, store=store)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
-    dataset = kb.sparql_dataset(include_derived=reads_derived(query.text))
+    dataset = kb.sparql_store(include_derived=reads_derived(query.text))
     return _bounded(lambda bound: render(execute(dataset, bound, form=form), fmt), text, timeout)
 
 

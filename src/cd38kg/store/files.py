@@ -167,12 +167,13 @@ def _rdflib_syntax_error(path: Path, fmt: str, err: Exception) -> InputFileError
 
 
 def values_clause(bindings: dict[str, object]) -> str:
-    """A trailing SPARQL ``VALUES`` clause binding variables to rdflib terms.
+    """A trailing SPARQL ``VALUES`` clause binding variables to Oxigraph terms (anything else
+    becomes a plain literal of its text).
 
-    Terms are serialised with ``n3()`` after checking IRIs for characters that could end
-    the IRI early, so user input can never change the query's structure.
+    Terms are written by Oxigraph in N-Triples syntax after IRIs are checked for characters
+    that could end the IRI early, so user input can never change the query's structure.
     """
-    from rdflib import Literal, URIRef
+    import pyoxigraph
 
     if not bindings:
         return ""
@@ -182,10 +183,10 @@ def values_clause(bindings: dict[str, object]) -> str:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise Cd38kgError(f"bad query parameter name {name!r}")
         term = bindings[name]
-        if isinstance(term, URIRef):
-            if re.search(r'[\s<>"{}|\\^`]', str(term)):
-                raise Cd38kgError(f"parameter {name}: {str(term)!r} is not a valid IRI")
-        elif not isinstance(term, Literal):
-            term = Literal(str(term))
-        cells.append(term.n3())
+        if isinstance(term, pyoxigraph.NamedNode):
+            if re.search(r'[\s<>"{}|\\^`]', term.value):
+                raise Cd38kgError(f"parameter {name}: {term.value!r} is not a valid IRI")
+        elif not isinstance(term, pyoxigraph.Literal):
+            term = pyoxigraph.Literal(str(term))
+        cells.append(str(term))
     return f"\nVALUES ({' '.join('?' + n for n in names)}) {{ ({' '.join(cells)}) }}\n"
