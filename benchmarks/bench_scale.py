@@ -9,7 +9,11 @@ measured in fresh processes, medians of ``--repeat`` runs:
   ``explain`` again (graph built: the cost of a question), then ``hypotheses``;
 * **CLI**: the whole ``cd38kg explain`` / ``cd38kg hypotheses`` command with cached
   inferences, as a user runs it (load included);
-* **peak memory**: the largest resident set of the measuring process.
+* **peak memory**: the largest resident set of the measuring process;
+* **named queries**: every ``cd38kg query NAME`` with its default parameters, in memory for
+  the bundled knowledge base and from an on-disk store (``--store``: its first load and its
+  reopening are timed too) for an extension;
+* with ``--first-run``: a whole first ``cd38kg explain`` with an empty cache, and its peak memory.
 
 Load and the reasoner are being reworked separately (stores, materialisation), so engine
 time is reported apart from load time. The machine (CPU, cores, RAM, Python), the load
@@ -78,10 +82,23 @@ def run_child(extension: str, env: dict[str, str] | None = None) -> dict[str, fl
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def cli_run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak MiB of one whole ``cd38kg`` command (``/usr/bin/time``, which
+    counts the command's own process)."""
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %M", "cd38kg", *args], capture_output=True, text=True,
+                          check=True, env={**(env or os.environ), **LIMITS})
+    wall, kib = done.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(kib) / 1024
+
+
 def cli_time(args: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(["cd38kg", *args, "--format", "json"], capture_output=True, check=True, env={**os.environ, **LIMITS})
-    return time.perf_counter() - start
+    return cli_run([*args, "--format", "json"])[0]
+
+
+def named_queries() -> list[str]:
+    listing = subprocess.run(["cd38kg", "query", "--list", "--format", "json"], capture_output=True, text=True,
+                             check=True).stdout
+    return [q["name"] for q in json.loads(listing)]
 
 
 def machine(commit: str) -> str:
@@ -97,7 +114,7 @@ def machine(commit: str) -> str:
             f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other engineers share the machine)")
 
 
-def measure(size: int, workdir: Path, repeat: int, cold: bool) -> dict[str, object]:
+def measure(size: int, workdir: Path, repeat: int, cold: bool, first_run: bool) -> dict[str, object]:
     extension = ""
     if size:
         extension = str(workdir / f"ext-{size}.tsv")
@@ -118,6 +135,19 @@ def measure(size: int, workdir: Path, repeat: int, cold: bool) -> dict[str, obje
         cli_time(["explain", "-c", EXPLAIN[0], "-r", EXPLAIN[1], *extra]) for _ in range(repeat))
     resistance, antibody = HYPOTHESES[0]
     row["cli hypotheses"] = statistics.median(cli_time(["hypotheses", "-r", resistance, *extra]) for _ in range(repeat))
+    if first_run:
+        with tempfile.TemporaryDirectory() as cache:
+            wall, peak = cli_run(["explain", "-c", EXPLAIN[0], "-r", EXPLAIN[1], *extra, "--format", "json"],
+                                 {**os.environ, "XDG_CACHE_HOME": cache})
+        row["cli explain, empty cache"], row["cli explain, empty cache peak MiB"] = wall, peak
+    # Named queries: in memory for the bundled knowledge base; from an on-disk store (loaded
+    # once, then reopened by every query) for an extension, the backend meant for large ones.
+    store = [] if not size else ["--store", str(workdir / f"store-{size}")]
+    if store:
+        row["disk store load"] = cli_run([*store, "info", *extra])[0]
+        row["disk store reopen"] = statistics.median(cli_run([*store, "info", *extra])[0] for _ in range(repeat))
+    for name in named_queries():
+        row[f"query {name}"] = statistics.median(cli_run([*store, "query", name, *extra])[0] for _ in range(repeat))
     return row
 
 
@@ -142,8 +172,16 @@ def report(rows: list[dict[str, object]], repeat: int) -> str:
         if "cold load" in row:
             line += f" {cell(row, 'cold load')} | {cell(row, 'cold peak MiB', 'MiB')} |"
         lines.append(line)
+    queries = sorted({k for row in rows for k in row if k.startswith("query ")})
+    extra = ["disk store load", "disk store reopen", "cli explain, empty cache", "cli explain, empty cache peak MiB"]
+    more = ["| statements | " + " | ".join([*extra, *queries]) + " |", "|---" * (len(extra) + len(queries) + 1) + "|"]
+    for row in rows:
+        more.append(f"| {row['size']:,} | " + " | ".join(
+            cell(row, k, "MiB" if k.endswith("MiB") else "s") for k in [*extra, *queries]) + " |")
     return (f"Wall seconds, median of {repeat} fresh processes each; CPU seconds are in the JSON below.\n\n"
-            + "\n".join(lines))
+            + "\n".join(lines) + "\n\nWhole commands (wall seconds, median of " + str(repeat) + "; named queries "
+            "in memory for the bundled knowledge base, from the on-disk store for an extension):\n\n"
+            + "\n".join(more))
 
 
 def main() -> None:
@@ -151,6 +189,8 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="also time a first load without cached inferences")
+    parser.add_argument("--first-run", action="store_true",
+                        help="also time a whole first explain with an empty cache (extension read, reasoning, caches)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cd38kg-bench")
     parser.add_argument("--out", type=Path, default=HERE / "results" / f"scale-{datetime.date.today()}.md")
     parser.add_argument("--commit", help="the commit measured (default: HEAD of the checkout this script is in)")
@@ -165,7 +205,7 @@ def main() -> None:
     header = machine(commit)
     rows = []
     for size in [0, *args.sizes]:
-        rows.append(measure(size, args.workdir, args.repeat, args.cold))
+        rows.append(measure(size, args.workdir, args.repeat, args.cold, args.first_run))
         print(json.dumps(rows[-1]), flush=True)
     text = (f"# Scale benchmark, {datetime.date.today()}\n\n{header}\n\n"
             f"Extensions: `benchmarks/generate_extension.py` (seed 11); size 0 is the bundled knowledge base.\n"

@@ -97,22 +97,26 @@ class KnowledgeBase:
         """The literature-claims graph, kept out of :attr:`dataset`."""
         return self._loaded.claims
 
-    def sparql_store(self, include_derived: bool = True) -> pyoxigraph.Store:
+    def sparql_store(self, include_derived: bool = True, include_claims: bool = True) -> pyoxigraph.Store:
         """The Oxigraph store user queries run on: the knowledge graphs plus claims and derived strategies.
 
-        Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred``,
-        ``graph/claims`` and (when ``include_derived``) ``graph/derived``; queried with the
-        union of them as the default graph. A bulk copy into a new in-memory store, so the
-        engine's own dataset never contains claims or its own conclusions.
+        Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred`` and, when
+        asked, ``graph/claims`` and ``graph/derived``; queried with the union of them as the
+        default graph. With claims or derived strategies, a bulk copy into a new in-memory
+        store, so the engine's own dataset never contains claims or its own conclusions;
+        without, the knowledge base's own store (a copy would cost as much as the load).
         """
         import pyoxigraph
 
         from .store.base import copy_graphs
         from .vocab import DERIVED_GRAPH
 
+        if not include_derived and not include_claims:
+            return self.store.oxigraph
         full = pyoxigraph.Store()
         copy_graphs(self.store.oxigraph, full)
-        copy_graphs(self._loaded.claims_store, full)
+        if include_claims:
+            copy_graphs(self._loaded.claims_store, full)
         if include_derived:
             full.bulk_load(self.derived_ntriples(), pyoxigraph.RdfFormat.N_TRIPLES,
                            to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
