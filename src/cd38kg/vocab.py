@@ -33,10 +33,12 @@ OWL = Namespace("http://www.w3.org/2002/07/owl#")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
 
 CD38 = Namespace("https://w3id.org/cd38kg/vocab#")
 KB = Namespace("https://w3id.org/cd38kg/kb/")
 USER = Namespace("https://w3id.org/cd38kg/user/")
+SHAPES = Namespace("https://w3id.org/cd38kg/shapes#")
 OBO = Namespace("http://purl.obolibrary.org/obo/")
 OBOINOWL = Namespace("http://www.geneontology.org/formats/oboInOwl#")
 DOI = "https://doi.org/"

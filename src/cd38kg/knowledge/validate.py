@@ -6,8 +6,9 @@ classes makes the reasoner reject the whole ontology without saying which statem
 wrong. :func:`validate` runs every check and returns all problems, each naming the entity
 and the file and line where it is written:
 
-* SHACL shapes (``ontology/shapes.ttl``, pyshacl): provenance on findings, trials, arms and
-  literature claims, a label on every entity, no dangling ``kb:``/``user:`` references;
+* SHACL shapes (``ontology/shapes.ttl``, compiled to SPARQL by :mod:`cd38kg.knowledge.shacl`):
+  provenance on findings, trials, arms and literature claims, a label on every entity, no
+  dangling ``kb:``/``user:`` references;
 * a disjointness scan that explains an inconsistency as "kb:x is both A and B";
 * the consistency verdict without a tableau over the data: HermiT proves the classes consistent
   and classifies them (cached by their fingerprint), :mod:`cd38kg.knowledge.materialise` finds clashes
@@ -30,20 +31,19 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputFileError
 from ..progress import step
 from ..resources import claims_file, ontology_files, shapes_file
-from ..store import new_graph, parse_into
-from ..vocab import CD38, KB, OWL, RDF, RDFS, SKOS, USER, XSD
+from ..store import new_graph
+from ..vocab import CD38, CURATED_GRAPH, KB, OWL, RDF, RDFS, SHAPES, SKOS, USER
 from .facts import select_facts
 from .materialise import reachable
 from .names import curie, normalize
 
 if TYPE_CHECKING:
+    import pyoxigraph
     from rdflib import Graph
     from rdflib.term import Node
 
     from .materialise import Clash
 
-SHAPES = "https://w3id.org/cd38kg/shapes#"
-SH = "http://www.w3.org/ns/shacl#"
 _PREFIX_DECL = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE)
 _TSV_FINDING = re.compile(re.escape(USER) + r"finding-([0-9a-f]{8})-(\d+)")
 
@@ -116,36 +116,33 @@ def validate(extras: Sequence[Path | str] = ()) -> ValidationReport:
     paths = [Path(p) for p in extras]
     report = ValidationReport()
     try:
-        sources = _read_sources(paths)
+        inputs = _read_inputs(paths)
     except InputFileError as err:
         report.problems.append(Problem(err.reason, file=err.path, line=err.line))
         return report
-    files = [path for path, _ in sources]
+    files = [path for path, _ in inputs.sources]
     search = [*paths, *(p for p in files if p not in paths)]  # user files first: errors are likelier there
-    data = _union(graph for _, graph in sources)
     report.files = [str(p) for p in files]
-    report.triples = len(data)
-    report.findings = len(set(data.subjects(URIRef(RDF.type), URIRef(CD38.Finding))))
-    knowledge = new_graph()  # entities are counted as `info` counts them: the knowledge, claims apart
-    for path, graph in sources:
-        if path != claims_file():
-            knowledge += graph
-    report.entities = len(select_facts(knowledge).entities)
-
-    report.problems += check_shapes(data, sources, search)
-    explained = check_disjointness(data, sources, search)
-    report.problems += explained
+    report.entities = len(select_facts(inputs.data).entities)  # counted as `info` counts them: claims apart
+    clashes: list[Clash] = []
+    inconsistent: InconsistentOntology | None = None
     try:
-        report.inferred, clashes = _reason(knowledge, paths)
+        report.inferred, clashes = _reason(inputs.data, paths)
     except InconsistentOntology as err:
-        report.consistent = False
-        if not explained:
-            report.problems.append(Problem(f"{err} (no pair of disjoint classes explains it; look for a "
-                                           "functional, irreflexive or asymmetric property used against its rules)"))
-    else:
-        report.consistent = not clashes
-        if clashes and not explained:
-            report.problems += [_clash_problem(clash, data, search) for clash in clashes]
+        inconsistent = err
+    report.consistent = inconsistent is None and not clashes
+    inputs.add_claims()
+    report.triples = len(inputs.data)
+    report.findings = len(set(inputs.data.subjects(URIRef(RDF.type), URIRef(CD38.Finding))))
+
+    report.problems += check_shapes(inputs.data, inputs.sources, search)
+    explained = check_disjointness(inputs.data, inputs.sources, search)
+    report.problems += explained
+    if inconsistent is not None and not explained:
+        report.problems.append(Problem(f"{inconsistent} (no pair of disjoint classes explains it; look for a "
+                                       "functional, irreflexive or asymmetric property used against its rules)"))
+    if clashes and not explained:
+        report.problems += [_clash_problem(clash, inputs.data, search) for clash in clashes]
     return report
 
 
@@ -178,131 +175,138 @@ def _clash_problem(clash: Clash, data: Graph, files: Sequence[Path]) -> Problem:
 # -- reading -----------------------------------------------------------------------------------
 
 
-def _read_sources(extras: list[Path]) -> list[tuple[Path, Graph]]:
-    """Every input file with the triples it contributes: bundled Turtle, user files, claims.
+@dataclass
+class _Inputs:
+    """Every input file's triples in a named graph of its own (``sources``, to trace a problem
+    to the file that states it), and their union in one graph of another store (``data``).
+
+    Until :meth:`add_claims`, ``data`` is the knowledge the loader reads (claims apart); the
+    union is built by Oxigraph itself, never triple by triple through rdflib.
+    """
+
+    files: pyoxigraph.Store
+    store: pyoxigraph.Store
+    sources: list[tuple[Path, Graph]]
+    data: Graph
+
+    def add(self, path: Path) -> None:
+        """Copy the triples of ``path`` (already in its own graph) into ``data``."""
+        import pyoxigraph
+
+        triples = self.files.dump(format=pyoxigraph.RdfFormat.N_TRIPLES, from_graph=pyoxigraph.NamedNode(_graph(path)))
+        self.store.bulk_load(triples, pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(CURATED_GRAPH))
+
+    def add_claims(self) -> None:
+        """Add the literature claims to ``data``: the shapes and the disjointness scan check them too."""
+        self.add(claims_file())
+
+
+def _read_inputs(extras: list[Path]) -> _Inputs:
+    """Every input file: bundled Turtle, user files, then claims (kept out of ``data`` for now).
 
     Mirrors the loader (a TSV file's names resolve against everything read before it) but
     keeps each file's triples apart, so a problem can be traced to the file that states it.
     Refuses RDF/XML and JSON-LD (see :func:`cd38kg.store.rdf_format`) and fetches nothing.
     """
+    import pyoxigraph
+    from rdflib import URIRef
+
+    from ..store.base import add_triples, dataset_over
+    from ..store.files import load_into
     from .extend import read_tsv_extension
     from .names import NameIndex
 
-    sources: list[tuple[Path, Graph]] = []
-    knowledge = new_graph()
-    for path in [*ontology_files(), *extras]:
-        graph = new_graph()
+    files, store = pyoxigraph.Store(), pyoxigraph.Store()
+    inputs = _Inputs(files, store, [], dataset_over(store).graph(URIRef(CURATED_GRAPH)))
+    by_file = dataset_over(files)
+    for path in [*ontology_files(), *extras, claims_file()]:
         if path.suffix.lower() == ".tsv":
-            facts = select_facts(knowledge)
+            facts = select_facts(inputs.data)
             extension = read_tsv_extension(path, NameIndex(facts.entities.values()), facts.relations, facts.classes)
-            for triple in extension.triples:
-                graph.add(triple)
+            add_triples(files, extension.triples, _graph(path))
         else:
-            parse_into(graph, path)
-        knowledge += graph
-        sources.append((path, graph))
-    claims = new_graph()
-    parse_into(claims, claims_file())
-    sources.append((claims_file(), claims))
-    return sources
+            load_into(files, path, _graph(path))
+        inputs.sources.append((path, by_file.graph(URIRef(_graph(path)))))
+        if path != claims_file():
+            inputs.add(path)
+    return inputs
 
 
-def _union(graphs: Iterable[Graph]) -> Graph:
-    """One in-memory graph holding all ``graphs`` (pyshacl works best on rdflib's own store).
-
-    Oxigraph hands back plain strings as ``xsd:string`` literals, which rdflib does not
-    equate with the plain literals of the shapes (``sh:in``); they are the same RDF 1.1
-    term, so they are stored plain.
-    """
-    from rdflib import Graph, Literal, URIRef
-
-    xsd_string = URIRef(XSD.string)
-    union = Graph()
-    for graph in graphs:
-        for s, p, o in graph:
-            if isinstance(o, Literal) and o.datatype == xsd_string:
-                o = Literal(str(o))
-            union.add((s, p, o))
-    return union
+def _graph(path: Path) -> str:
+    """The name of the graph holding the triples of the file ``path``."""
+    return path.resolve().as_uri()
 
 
 # -- SHACL -------------------------------------------------------------------------------------
 
 
 def check_shapes(data: Graph, sources: Sequence[tuple[Path, Graph]], files: Sequence[Path]) -> list[Problem]:
-    """Violations of ``ontology/shapes.ttl`` in ``data`` (the union of ``sources``), located in ``files``."""
-    import pyshacl
-    from rdflib import BNode, Graph, URIRef
+    """Violations of ``ontology/shapes.ttl`` in ``data`` (the union of ``sources``), located in ``files``.
 
-    shapes = _resolve_sparql_targets(Graph().parse(shapes_file(), format="turtle"), data)
-    _, results, _ = pyshacl.validate(data, shacl_graph=shapes, advanced=True, inference="none")
-    sh = {name: URIRef(SH + name) for name in ("ValidationResult", "focusNode", "resultMessage", "sourceShape")}
-    dangling: set[Node] = set()
-    found: list[tuple[Node, str, bool]] = []
-    for result in results.subjects(URIRef(RDF.type), sh["ValidationResult"]):
-        focus = results.value(result, sh["focusNode"])
-        message = str(results.value(result, sh["resultMessage"]) or "does not satisfy a shape")
-        is_dangling = results.value(result, sh["sourceShape"]) == URIRef(SHAPES + "DefinedReference")
-        if is_dangling:
-            dangling.add(focus)
-        found.append((focus, message, is_dangling))
+    The shapes are compiled to SPARQL and run on Oxigraph (:mod:`cd38kg.knowledge.shacl`), in
+    time linear in the data; pyshacl, the reference they are tested against, took 338 s at
+    100,000 user statements.
+    """
+    import pyoxigraph
+    from rdflib import URIRef
+
+    from .shacl import compile_shapes, violations
+
+    found = violations(compile_shapes(shapes_file()), _oxigraph(data))
+    is_dangling = {v: v.shape == pyoxigraph.NamedNode(SHAPES.DefinedReference) for v in found}
+    dangling = {v.focus for v in found if is_dangling[v]}
+    defined: list[str] = []
     problems = set()
-    for focus, message, is_dangling in found:
-        if focus in dangling and not is_dangling:
+    for violation in found:
+        if violation.focus in dangling and not is_dangling[violation]:
             continue  # "has no rdfs:label" adds nothing to "is used but never defined"
-        if is_dangling:
-            message += _did_you_mean(data, str(focus))
-        if isinstance(focus, BNode):  # a blank-node record: name and place it by what it is about
+        message, iri = violation.message, violation.focus.value
+        if is_dangling[violation]:
+            defined = defined or _defined(data)
+            message += _did_you_mean(defined, iri)
+        if isinstance(violation.focus, pyoxigraph.BlankNode):  # a record: name and place it by what it is about
+            focus = _rdflib(violation.focus)
             about = data.value(focus, URIRef(CD38.subject))
             kind = data.value(focus, URIRef(RDF.type))
             name = f"a blank-node {curie(str(kind)) if kind else 'resource'}" + (f" about {curie(str(about))}"
                                                                                  if about else "")
             stating = [path for path in files for source, graph in sources
                        if source == path and (focus, None, None) in graph]
-            place = next((hit for path in stating if about and (hit := _locate_phrase(
+            place = next((hit for path in stating or files if about and (hit := _locate_phrase(
                 path, CD38.subject, str(about)))), None)
             problems.add(Problem(f"{name} {message}", None, str(place[0]) if place else None,
                                  place[1] if place else None))
         else:
-            problems.add(_problem(f"{curie(str(focus))} {message}", curie(str(focus)), focus, data, files))
+            problems.add(_problem(f"{curie(iri)} {message}", curie(iri), URIRef(iri), data, files))
     return sorted(problems, key=_order)
 
 
-def _resolve_sparql_targets(shapes: Graph, data: Graph) -> Graph:
-    """``shapes`` with each ``sh:SPARQLTarget`` replaced by the ``sh:targetNode`` list it selects.
-
-    The selection is the same; Oxigraph runs it in seconds where pyshacl's rdflib engine took
-    most of the validation time (115 of 153 s at 10,000 user statements).
-    """
+def _oxigraph(graph: Graph) -> pyoxigraph.Store:
+    """The Oxigraph store under ``graph`` when it has one (holding ``graph`` alone), else a copy."""
     import pyoxigraph
-    from rdflib import BNode, URIRef
 
-    sh = {name: URIRef(SH + name) for name in ("target", "select", "targetNode", "declare", "prefix", "namespace")}
-    targets = [(shape, target, shapes.value(target, sh["select"])) for shape, target in shapes.subject_objects(sh["target"])]
-    if not targets:
-        return shapes
-    header = "".join(f"PREFIX {shapes.value(d, sh['prefix'])}: <{shapes.value(d, sh['namespace'])}>\n"
-                     for d in shapes.objects(None, sh["declare"]))
+    from ..store.base import to_ox
+
+    inner = getattr(graph.store, "_inner", None)
+    if inner is not None:
+        return inner
     store = pyoxigraph.Store()
-    store.bulk_load(data.serialize(format="nt", encoding="utf-8"), pyoxigraph.RdfFormat.N_TRIPLES)
-    for shape, target, select in targets:
-        for row in store.query(header + str(select)):
-            node = row[0]
-            shapes.add((shape, sh["targetNode"], BNode(node.value) if isinstance(node, pyoxigraph.BlankNode)
-                        else URIRef(node.value)))
-        shapes.remove((shape, sh["target"], target))
-        shapes.remove((target, None, None))
-    return shapes
+    store.bulk_extend(pyoxigraph.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph)
+    return store
 
 
-def _did_you_mean(data: Graph, iri: str) -> str:
-    """"; did you mean kb:x?" for the defined id closest to a dangling one, if any is close."""
+def _defined(data: Graph) -> list[str]:
+    """The kb: and user: ids that have a label or a type, sorted."""
     from rdflib import URIRef
 
+    return sorted({str(s) for p in (RDFS.label, RDF.type) for s in data.subjects(URIRef(p))
+                   if isinstance(s, URIRef) and str(s).startswith((KB, USER))})
+
+
+def _did_you_mean(defined: list[str], iri: str) -> str:
+    """"; did you mean kb:x?" for the defined id (of the same namespace) closest to a dangling one, if any is close."""
     namespace = next(ns for ns in (KB, USER) if iri.startswith(ns))
-    defined = {str(s) for p in (RDFS.label, RDF.type) for s in data.subjects(URIRef(p))
-               if isinstance(s, URIRef) and str(s).startswith(namespace)}
-    close = difflib.get_close_matches(iri, sorted(defined), n=1, cutoff=0.9)
+    close = difflib.get_close_matches(iri, [d for d in defined if d.startswith(namespace)], n=1, cutoff=0.9)
     return f"; did you mean {curie(close[0])}?" if close else ""
 
 
@@ -311,12 +315,19 @@ def _did_you_mean(data: Graph, iri: str) -> str:
 
 @dataclass(frozen=True)
 class _Membership:
-    """One reason an individual belongs to a class, and the statement that gives it."""
+    """One reason an individual belongs to a class, and the statement that gives it (Oxigraph terms)."""
 
     cls: str
     how: str
     anchor: str
-    statement: tuple[Node, Node, Node]
+    statement: tuple[Any, Any, Any]
+
+
+#: Positive findings (not reporting an absence), which the loader turns into triples.
+_POSITIVE_FINDINGS = f"PREFIX cd38: <{CD38}>\n" + """SELECT ?finding ?s ?p ?o WHERE {
+  ?finding a cd38:Finding ; cd38:subject ?s ; cd38:predicate ?p ; cd38:object ?o .
+  FILTER NOT EXISTS { ?finding cd38:magnitude ?magnitude FILTER (STR(?magnitude) IN ("none", "unknown")) }
+}"""
 
 
 def check_disjointness(data: Graph, sources: Sequence[tuple[Path, Graph]], files: Sequence[Path]) -> list[Problem]:
@@ -327,8 +338,11 @@ def check_disjointness(data: Graph, sources: Sequence[tuple[Path, Graph]], files
     which the loader turns into triples); each class brings its superclasses. Two of those
     declared disjoint (``owl:AllDisjointClasses``, ``owl:disjointWith``,
     ``owl:disjointUnionOf``) make the ontology inconsistent, and naming the two and the
-    statements behind them is the explanation HermiT's verdict lacks.
+    statements behind them is the explanation HermiT's verdict lacks. The data is read from
+    Oxigraph directly, only the statements that can give a class: rdflib would convert every
+    triple (most of the time at 100,000 statements).
     """
+    import pyoxigraph
     from rdflib import URIRef
 
     disjoint = _disjoint_pairs(data)
@@ -341,30 +355,39 @@ def check_disjointness(data: Graph, sources: Sequence[tuple[Path, Graph]], files
     classes = {str(c) for c in data.subjects(URIRef(RDF.type), URIRef(OWL.Class))} | set(ancestors)
     member: dict[str, list[_Membership]] = defaultdict(list)
 
-    def add(individual: Node, cls: str, how: str, anchor: Node, statement: tuple[Node, Node, Node]) -> None:
-        if isinstance(individual, URIRef) and cls in relevant and str(individual) not in classes:
-            member[str(individual)].append(_Membership(cls, how, str(anchor), statement))
+    def add(individual: Any, cls: str, how: str, anchor: str, statement: tuple[Any, Any, Any]) -> None:
+        if isinstance(individual, pyoxigraph.NamedNode) and cls in relevant and individual.value not in classes:
+            member[individual.value].append(_Membership(cls, how, anchor, statement))
 
-    for s, o in data.subject_objects(URIRef(RDF.type)):
-        add(s, str(o), "", s, (s, URIRef(RDF.type), o))
-    for s, p, o in data:
-        for cls in domains.get(str(p), ()):
-            add(s, cls, f" as subject of {curie(str(p))}", s, (s, p, o))
-        for cls in ranges.get(str(p), ()):
-            add(o, cls, f" as object of {curie(str(p))}", s, (s, p, o))
-    for finding in data.subjects(URIRef(RDF.type), URIRef(CD38.Finding)):
-        s, p, o = (data.value(finding, URIRef(t)) for t in (CD38.subject, CD38.predicate, CD38.object))
-        if None in (s, p, o) or str(data.value(finding, URIRef(CD38.magnitude)) or "") in ("none", "unknown"):
-            continue
-        statement = (finding, URIRef(RDF.type), URIRef(CD38.Finding))
-        for cls in domains.get(str(p), ()):
-            add(s, cls, f" as subject of {curie(str(p))} in {curie(str(finding))}", finding, statement)
-        for cls in ranges.get(str(p), ()):
-            add(o, cls, f" as object of {curie(str(p))} in {curie(str(finding))}", finding, statement)
+    store = _oxigraph(data)
+    rdf_type = pyoxigraph.NamedNode(RDF.type)
+    for quad in store.quads_for_pattern(None, rdf_type, None, None):
+        add(quad.subject, quad.object.value, "", quad.subject.value, (quad.subject, rdf_type, quad.object))
+    for p in set(domains) | set(ranges):
+        for quad in store.quads_for_pattern(None, pyoxigraph.NamedNode(p), None, None):
+            statement = (quad.subject, quad.predicate, quad.object)
+            for cls in domains.get(p, ()):
+                add(quad.subject, cls, f" as subject of {curie(p)}", quad.subject.value, statement)
+            for cls in ranges.get(p, ()):
+                add(quad.object, cls, f" as object of {curie(p)}", quad.subject.value, statement)
+    finding_type = pyoxigraph.NamedNode(CD38.Finding)
+    for finding, s, p, o in store.query(_POSITIVE_FINDINGS, use_default_graph_as_union=True):
+        statement = (finding, rdf_type, finding_type)
+        for cls in domains.get(p.value, ()):
+            add(s, cls, f" as subject of {curie(p.value)} in {curie(finding.value)}", finding.value, statement)
+        for cls in ranges.get(p.value, ()):
+            add(o, cls, f" as object of {curie(p.value)} in {curie(finding.value)}", finding.value, statement)
 
     bundled = {*ontology_files(), claims_file()}
+    disjoint_with: dict[str, set[str]] = defaultdict(set)
+    for a, b in disjoint:
+        disjoint_with[a].add(b)
+        disjoint_with[b].add(a)
     problems = []
     for individual in sorted(member):
+        reached = set().union(*(ancestors.get(m.cls, {m.cls}) for m in member[individual]))
+        if not any(disjoint_with[c] & reached for c in reached if c in disjoint_with):
+            continue  # no two of its classes are disjoint: the common case, decided without pairing them
         clash = _first_clash(sorted(set(member[individual]), key=lambda m: (m.cls, m.how)), ancestors, disjoint)
         if clash is None:
             continue
@@ -463,9 +486,10 @@ def _place(membership: _Membership, data: Graph, sources: Sequence[tuple[Path, G
     """The file that states a membership's statement, and the line of its anchor there."""
     from rdflib import URIRef
 
-    stating = [path for path, graph in sources if membership.statement in graph]
+    statement = tuple(_rdflib(term) for term in membership.statement)
+    stating = [path for path, graph in sources if statement in graph]
     ordered = [p for p in files if p in stating] or list(files)
-    value = str(membership.statement[2]) if str(membership.statement[0]) == membership.anchor else None
+    value = str(statement[2]) if str(statement[0]) == membership.anchor else None
     return locate(membership.anchor, ordered, _names(data, URIRef(membership.anchor)), value)
 
 
@@ -583,6 +607,18 @@ def _problem(message: str, entity: str, anchor: Node, data: Graph, files: Sequen
 
     place = locate(str(anchor), files, _names(data, anchor)) if isinstance(anchor, URIRef) else None
     return Problem(message, entity, str(place[0]) if place else None, place[1] if place else None)
+
+
+def _rdflib(term: Any) -> Node:
+    """An Oxigraph term as an rdflib term."""
+    import pyoxigraph
+    from rdflib import BNode, Literal, URIRef
+
+    if isinstance(term, pyoxigraph.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, pyoxigraph.BlankNode):
+        return BNode(term.value)
+    return Literal(term.value, lang=term.language, datatype=None if term.language else URIRef(term.datatype.value))
 
 
 def _uri(iri: str) -> Node:
