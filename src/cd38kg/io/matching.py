@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from rdflib import Graph
     from rdflib.term import Node
 
-Triple = tuple["Node", "Node", "Node"]
+#: IRIs as plain strings (as the TSV reader writes them) or rdflib terms; literals as rdflib terms.
+Triple = tuple["str | Node", "str | Node", "str | Node"]
 
 
 @dataclass

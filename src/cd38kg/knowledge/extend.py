@@ -10,6 +10,11 @@ ontology (``increases``, ``decreases``, ``activates``, ``inhibits``, ``depletes`
 name the knowledge base does not know becomes a new entity only if the file declares it
 with an ``is_a`` row, so a typo is reported (with near matches) instead of silently
 creating a node. The whole file is checked before anything is added.
+
+Triples name IRIs as plain strings (the reasoner's convention, see
+:func:`cd38kg.store.base.add_triples`) and only literals as rdflib terms: building an
+rdflib ``URIRef`` and converting it to Oxigraph's term cost more than the rest of reading a
+100,000-statement file.
 """
 
 from __future__ import annotations
@@ -29,7 +34,10 @@ from ..vocab import CD38, DOI, OWL, RDF, RDFS, SKOS, USER
 from .names import NameIndex, normalize
 
 if TYPE_CHECKING:
-    from rdflib.term import Node
+    from rdflib import Literal
+
+#: A triple as read: IRIs are strings, literals rdflib terms.
+Triple = tuple[str, str, "str | Literal"]
 
 REQUIRED = ["subject", "predicate", "object", "source"]
 OPTIONAL = ["section", "evidence_level", "magnitude", "note"]
@@ -39,6 +47,8 @@ EVIDENCE_LEVELS = {
     "phase 1": CD38.Phase1, "phase 2": CD38.Phase2, "phase 3": CD38.Phase3, "approved": CD38.Approved,
 }
 MAGNITUDES = ("strong", "moderate", "weak", "none", "unknown")
+_DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+_URL = re.compile(r"^https?://\S+$")
 
 
 @dataclass
@@ -46,7 +56,7 @@ class Extension:
     """Triples read from one TSV file, and the entities it declared."""
 
     path: str
-    triples: list[tuple[Node, Node, Node]] = field(default_factory=list)
+    triples: list[Triple] = field(default_factory=list)
     new_entities: list[str] = field(default_factory=list)
 
 
@@ -58,7 +68,7 @@ def slug(text: str) -> str:
 def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relation],
                        is_class: set[str]) -> Extension:
     """Parse and check a TSV extension file against the names the knowledge base knows."""
-    from rdflib import Literal, URIRef
+    from rdflib import Literal
 
     text = read_text(path)
     reader = csv.reader(io.StringIO(text), delimiter="\t")
@@ -83,11 +93,16 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
     by_tsv = {rel.tsv_name: rel for rel in relations.values() if rel.tsv_name}
     file_tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
 
+    found_for: dict[str, set[str]] = {}  # a name is looked up once, however many rows use it
+
     def lookup(name: str, line: int) -> set[str]:
-        try:
-            return names.candidates(name)
-        except NameTooLongError as err:
-            raise InputFileError(str(path), str(err), line) from None
+        found = found_for.get(name)
+        if found is None:
+            try:
+                found = found_for[name] = names.candidates(name)
+            except NameTooLongError as err:
+                raise InputFileError(str(path), str(err), line) from None
+        return found
 
     # First pass: which new names does the file declare with is_a?
     declared: dict[str, tuple[str, str]] = {}
@@ -130,10 +145,10 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
             cls = node_for(record["object"], line, "class")
             if cls not in is_class:
                 raise InputFileError(str(path), f"is_a needs a class, but {record['object']!r} is an individual", line)
-            ext.triples.append((URIRef(subject), URIRef(RDF.type), URIRef(cls)))
+            ext.triples.append((subject, RDF_TYPE, cls))
             continue
         if predicate == "synonym":
-            ext.triples.append((URIRef(subject), URIRef(SKOS.altLabel), Literal(record["object"])))
+            ext.triples.append((subject, ALT_LABEL, Literal(record["object"])))
             continue
         relation = by_tsv.get(predicate)
         if relation is None:
@@ -144,15 +159,15 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
             new_labels[obj] = declared[normalize(record["object"])][0]
         ext.triples.extend(_finding_triples(path, line, file_tag, subject, relation.iri, obj, record))
     for iri, label in new_labels.items():
-        ext.triples.append((URIRef(iri), URIRef(RDFS.label), Literal(label)))
-        ext.triples.append((URIRef(iri), URIRef(RDF.type), URIRef(OWL.NamedIndividual)))
+        ext.triples.append((iri, LABEL, Literal(label)))
+        ext.triples.append((iri, RDF_TYPE, OWL.NamedIndividual))
         ext.new_entities.append(iri)
     return ext
 
 
 def _finding_triples(path: Path, line: int, file_tag: str, subject: str, predicate: str, obj: str,
-                     record: dict[str, str]) -> list[tuple[Node, Node, Node]]:
-    from rdflib import Literal, URIRef
+                     record: dict[str, str]) -> list[Triple]:
+    from rdflib import Literal
 
     level_name = normalize(record.get("evidence_level") or "hypothesis")
     if level_name not in EVIDENCE_LEVELS:
@@ -162,31 +177,37 @@ def _finding_triples(path: Path, line: int, file_tag: str, subject: str, predica
     if magnitude and magnitude not in MAGNITUDES:
         raise InputFileError(str(path), f"unknown magnitude {magnitude!r}; use one of {', '.join(MAGNITUDES)}", line)
     source = record["source"].strip()
-    finding = URIRef(USER.term(f"finding-{file_tag}-{line}"))
-    triples: list[tuple[Node, Node, Node]] = [
-        (finding, URIRef(RDF.type), URIRef(CD38.Finding)),
-        (finding, URIRef(CD38.subject), URIRef(subject)),
-        (finding, URIRef(CD38.predicate), URIRef(predicate)),
-        (finding, URIRef(CD38.object), URIRef(obj)),
-        (finding, URIRef(CD38.section), Literal(record.get("section") or f"{path.name} line {line}")),
-        (finding, URIRef(CD38.evidenceLevel), URIRef(EVIDENCE_LEVELS[level_name])),
-        (finding, URIRef(RDFS.comment), Literal(record.get("note") or f"From {path.name}, line {line}.")),
+    finding = USER.term(f"finding-{file_tag}-{line}")
+    triples: list[Triple] = [
+        (finding, RDF_TYPE, FINDING),
+        (finding, SUBJECT, subject),
+        (finding, PREDICATE, predicate),
+        (finding, OBJECT, obj),
+        (finding, SECTION, Literal(record.get("section") or f"{path.name} line {line}")),
+        (finding, EVIDENCE_LEVEL, EVIDENCE_LEVELS[level_name]),
+        (finding, COMMENT, Literal(record.get("note") or f"From {path.name}, line {line}.")),
     ]
     if magnitude:
-        triples.append((finding, URIRef(CD38.magnitude), Literal(magnitude)))
-    doi = re.match(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", source, re.IGNORECASE)
+        triples.append((finding, MAGNITUDE, Literal(magnitude)))
+    doi = _DOI.match(source)
     if doi:
-        publication = URIRef(DOI + doi.group(1))
-    elif re.match(r"^https?://\S+$", source):
-        publication = URIRef(source)
+        publication = DOI + doi.group(1)
+    elif _URL.match(source):
+        publication = source
     else:
-        publication = URIRef(USER.term(f"source-{slug(source)}"))
+        publication = USER.term(f"source-{slug(source)}")
     triples += [
-        (finding, URIRef(CD38.source), publication),
-        (publication, URIRef(RDF.type), URIRef(CD38.Publication)),
-        (publication, URIRef(RDFS.label), Literal(source)),
+        (finding, SOURCE, publication),
+        (publication, RDF_TYPE, PUBLICATION),
+        (publication, LABEL, Literal(source)),
     ]
     return triples
+
+
+# The IRIs every finding is written with, spelled once (a namespace attribute is a lookup each time).
+RDF_TYPE, LABEL, COMMENT, ALT_LABEL = RDF.type, RDFS.label, RDFS.comment, SKOS.altLabel
+FINDING, PUBLICATION, SUBJECT, PREDICATE, OBJECT = CD38.Finding, CD38.Publication, CD38.subject, CD38.predicate, CD38.object
+SECTION, EVIDENCE_LEVEL, MAGNITUDE, SOURCE = CD38.section, CD38.evidenceLevel, CD38.magnitude, CD38.source
 
 
 def check_extension_path(path: Path) -> None:

@@ -20,22 +20,25 @@ beside the inference cache, so an unchanged extension is never parsed or resolve
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from ..errors import Cd38kgError
 from ..io import check_extension_path, read_extension
-from ..pickles import read_pickle, write_pickle
+from ..pickles import bulk_objects, read_pickle, write_pickle
 from ..progress import say, step
 from ..resources import bundled_inferences_file, claims_file, ontology_files
 from ..store import open_store, read_text, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import load_into
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
-from .facts import Facts, select_facts
+from .facts import Facts, select, select_facts
 from .reasoning import (
     cache_dir,
     cached_inferences,
@@ -50,7 +53,7 @@ from .reasoning import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import pyoxigraph
     from rdflib import Dataset, Graph
@@ -210,6 +213,13 @@ def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list
     ``key`` fingerprints the inputs and the code (the store and extension caches);
     ``inputs_key`` the inputs alone (the reasoner's cache, which outlives code changes).
     """
+    with bulk_objects():  # a million short-lived terms and triples: no full-heap collections
+        return _fill_layers(store, key, inputs_key, bundled_inputs, bundled, added, bundled_data, reason)
+
+
+def _fill_layers(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list[tuple[str, bytes]],
+                 bundled: list[tuple[Path, str]], added: list[tuple[Path, str]], bundled_data: bool,
+                 reason: ReasonMode) -> tuple[Manifest, bool]:
     import pyoxigraph
 
     ox = store.begin()
@@ -260,34 +270,103 @@ def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list
 
 def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Path, str]],
                      bundled_inputs: list[tuple[str, bytes]], key: str, inputs_key: str) -> dict[str, Any]:
-    """Read the extras and project every finding, add both to the store and cache them by ``key``."""
+    """Read the extras and project every finding, add both to the store and cache them by ``key``.
+
+    The quads go to the store and to the cache file in batches as they are made, so the layer
+    is never held whole in memory a second (or third) time.
+    """
     import pyoxigraph
 
     before = len(ox)
     new_entities: list[str] = []
     notes: list[str] = []
-    quads: list[pyoxigraph.Quad] = []
-    curated_name, asserted_name = pyoxigraph.NamedNode(CURATED_GRAPH), pyoxigraph.NamedNode(ASSERTED_GRAPH)
-    for path, text in added:
-        extension = read_extension(path, text, curated)
-        extension_quads = [pyoxigraph.Quad(to_ox(s), to_ox(p), to_ox(o), curated_name) for s, p, o in extension.triples]
-        ox.bulk_extend(extension_quads)  # read_extension of the next file resolves names against this one
-        quads += extension_quads
-        new_entities.extend(extension.new_entities)
-        notes.extend(extension.notes)
-    grew = len(ox) > before
-    projected = [pyoxigraph.Quad(to_ox(s), to_ox(p), to_ox(o), asserted_name) for s, p, o in project_findings(curated)]
-    ox.bulk_extend(projected)
-    layer: dict[str, Any] = {"inference_key": inputs_key if grew else fingerprint(bundled_inputs),
-                             "new_entities": new_entities, "notes": notes}
-    path = cache_dir() / f"layers-{key}.nq"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(pyoxigraph.serialize(quads + projected, format=pyoxigraph.RdfFormat.N_QUADS).decode(), path)
-        write_text(json.dumps(layer, ensure_ascii=False), path.with_suffix(".json"))
-    except (OSError, Cd38kgError) as err:
-        say(f"could not cache the parsed extensions in {path.parent} ({err}); they will be read again next time")
+    iri = cache(pyoxigraph.NamedNode)
+    curated_name, asserted_name = iri(CURATED_GRAPH), iri(ASSERTED_GRAPH)
+
+    def term(value: Any) -> Any:
+        return iri(value) if type(value) is str else to_ox(value)
+
+    with _LayerFile(cache_dir() / f"layers-{key}.nq") as cached:
+        for path, text in added:
+            extension = read_extension(path, text, curated)
+            # in the store before the next file is read: its names resolve against this one
+            _add_quads(ox, cached, (pyoxigraph.Quad(term(s), term(p), term(o), curated_name)
+                                    for s, p, o in extension.triples))
+            new_entities.extend(extension.new_entities)
+            notes.extend(extension.notes)
+            del extension
+        grew = len(ox) > before
+        _add_quads(ox, cached, (pyoxigraph.Quad(s, p, o, asserted_name)
+                                for s, p, o in project_findings(curated, iri, pyoxigraph.BlankNode)))
+        layer: dict[str, Any] = {"inference_key": inputs_key if grew else fingerprint(bundled_inputs),
+                                 "new_entities": new_entities, "notes": notes}
+        cached.finish(layer)
     return layer
+
+
+#: Quads per batch on their way to the store and the cache: large enough for bulk loading,
+#: small enough that a batch costs little memory.
+BATCH = 100_000
+
+
+def _add_quads(ox: pyoxigraph.Store, cached: _LayerFile, quads: Iterator[pyoxigraph.Quad]) -> None:
+    """Add ``quads`` to the store in bulk and append them to the cache, one batch at a time."""
+    import pyoxigraph
+
+    while batch := list(islice(quads, BATCH)):
+        ox.bulk_extend(batch)
+        cached.write(pyoxigraph.serialize(batch, format=pyoxigraph.RdfFormat.N_QUADS))
+
+
+class _LayerFile:
+    """The cache of an extension layer: N-Quads written while the layer is loaded and renamed into
+    place, with what reading it reported beside it, only once complete. A cache that cannot be
+    written is said once and costs only the next run its time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: BinaryIO | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as err:
+            self._give_up(err)
+            return
+        self.tmp = Path(tmp)
+        self.handle = os.fdopen(fd, "wb")
+
+    def __enter__(self) -> _LayerFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:  # broken off (a bad line in a file): no cache
+            self.handle.close()
+            self.tmp.unlink(missing_ok=True)
+
+    def write(self, data: bytes) -> None:
+        if self.handle is not None:
+            try:
+                self.handle.write(data)
+            except OSError as err:
+                self._give_up(err)
+
+    def finish(self, layer: dict[str, Any]) -> None:
+        if self.handle is None:
+            return
+        try:
+            self.handle.close()
+            self.handle = None
+            self.tmp.replace(self.path)
+            write_text(json.dumps(layer, ensure_ascii=False), self.path.with_suffix(".json"))
+        except (OSError, Cd38kgError) as err:
+            self._give_up(err)
+
+    def _give_up(self, err: Exception) -> None:
+        say(f"could not cache the parsed extensions in {self.path.parent} ({err}); they will be read again next time")
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+            self.tmp.unlink(missing_ok=True)
 
 
 def _cached_layer(key: str) -> dict[str, Any] | None:
@@ -351,30 +430,43 @@ def schema_triples(graph: Graph) -> list[tuple[object, object, object]]:
     return out
 
 
-def project_findings(curated: Graph) -> list[tuple[object, object, object]]:
+#: Every positive finding whose predicate is an object property and whose object is not a
+#: class, once per finding, with whether its subject is a class.
+Q_PROJECTED = """SELECT DISTINCT ?f ?s ?p ?o ?subject_is_class WHERE {
+  ?f rdf:type cd38:Finding ; cd38:subject ?s ; cd38:predicate ?p ; cd38:object ?o .
+  ?p rdf:type owl:ObjectProperty .
+  FILTER(isIRI(?s) && isIRI(?o))
+  OPTIONAL { ?f cd38:magnitude ?magnitude }
+  FILTER(!BOUND(?magnitude) || STR(?magnitude) NOT IN ("none", "unknown"))
+  FILTER NOT EXISTS { ?o rdf:type owl:Class }
+  BIND(EXISTS { ?s rdf:type owl:Class } AS ?subject_is_class)
+}"""
+
+
+def project_findings(curated: Graph, iri: Callable[[str], Any] | None = None,
+                     blank: Callable[[], Any] | None = None) -> list[tuple[Any, Any, Any]]:
     """The OWL reading of every positive finding: a triple, or a class-level restriction.
 
     Findings with magnitude "none" or "unknown" report an absence and are not projected;
     findings whose object is a class (soluble CD38 inhibits every anti-CD38 antibody) are
     fanned out to members by the engine instead, since OWL cannot state them as triples.
+    Terms are rdflib's unless ``iri`` and ``blank`` make others (the loader makes Oxigraph's,
+    so 100,000 projected findings never pass through rdflib); one query selects just what the
+    projection needs, not the engine's whole facts.
     """
-    from rdflib import BNode, URIRef
+    if iri is None or blank is None:
+        from rdflib import BNode, URIRef
 
-    facts = select_facts(curated)
-    object_properties = {iri for iri in facts.relations}
-    out: list[tuple[object, object, object]] = []
-    for finding in facts.findings:
-        if finding.is_negative or finding.predicate not in object_properties:
-            continue
-        if finding.object in facts.classes:
-            continue
-        s, p, o = URIRef(finding.subject), URIRef(finding.predicate), URIRef(finding.object)
-        if finding.subject in facts.classes:
-            restriction = BNode()
-            out += [(s, URIRef(RDFS.subClassOf), restriction),
-                    (restriction, URIRef(RDF.type), URIRef(OWL.Restriction)),
-                    (restriction, URIRef(OWL.onProperty), p),
-                    (restriction, URIRef(OWL.hasValue), o)]
+        iri, blank = URIRef, BNode
+    sub_class_of, a, restriction_class = iri(RDFS.subClassOf), iri(RDF.type), iri(OWL.Restriction)
+    on_property, has_value = iri(OWL.onProperty), iri(OWL.hasValue)
+    out: list[tuple[Any, Any, Any]] = []
+    for _, subject, predicate, obj, subject_is_class in select(curated, Q_PROJECTED):
+        s, p, o = iri(subject), iri(predicate), iri(obj)
+        if subject_is_class == "true":
+            restriction = blank()
+            out += [(s, sub_class_of, restriction), (restriction, a, restriction_class),
+                    (restriction, on_property, p), (restriction, has_value, o)]
         else:
             out.append((s, p, o))
     return out
