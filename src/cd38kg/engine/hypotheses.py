@@ -73,13 +73,14 @@ def default_antibody(kb: KnowledgeView, engine: Engine, resistance: str) -> str 
     antibody they were seen with). Next-generation (Fc-engineered) antibodies are
     candidates to switch to, not the antibody a patient is failing on.
     """
-    own_findings: dict[str, int] = defaultdict(int)
-    for finding in kb.facts.findings:
-        own_findings[finding.subject] += 1
     clinical = [a for a in antibodies_with_mechanisms(engine)
                 if not kb.facts.is_a(a, CD38.FcEngineeredAntibody) and engine.impairments(a, resistance)[0]]
     if not clinical:
         return None
+    own_findings: dict[str, int] = defaultdict(int)
+    for finding in kb.facts.findings:
+        if finding.subject in clinical:
+            own_findings[finding.subject] += 1
     return min(clinical, key=lambda a: (-own_findings[a], kb.facts.label(a).casefold()))
 
 
