@@ -79,3 +79,26 @@ def test_cached_facts_and_engine_equal_freshly_built_ones(cache_home):
     assert third.engine().edges == first.engine().edges
     assert third.explain("daratumumab + ATRA", "CD38 downregulation") == expected
     assert second.explain("daratumumab + ATRA", "CD38 downregulation").score == expected.score
+
+
+def test_tsv_text_reaches_the_store_as_written(tmp_path, cache_home):
+    """The extension layer is written as N-Quads text: quotes and backslashes must survive it."""
+    extra = tmp_path / "quoted.tsv"
+    note = 'says "more" \\ not less'
+    extra.write_text("subject\tpredicate\tobject\tsource\tsection\tevidence_level\tmagnitude\tnote\n"
+                     f'daratumumab\tdepletes\tNK cells\tuser: a "quoted" \\ source\tResults "2"\tin vitro\tstrong\t{note}\n')
+    kb = KnowledgeBase.load(extras=[extra])
+    finding = next(f for f in kb.facts.findings if f.note == note)
+    assert finding.section == 'Results "2"'
+    assert kb.facts.label(finding.source) == 'user: a "quoted" \\ source'
+
+
+def test_a_source_that_is_no_iri_is_refused_with_its_line(tmp_path, cache_home):
+    from cd38kg.errors import InputFileError
+
+    extra = tmp_path / "bad_source.tsv"
+    extra.write_text("subject\tpredicate\tobject\tsource\n"
+                     "daratumumab\tdepletes\tNK cells\thttps://example.org/a{b}\n")
+    with pytest.raises(InputFileError) as err:
+        KnowledgeBase.load(extras=[extra])
+    assert err.value.line == 2 and "not a valid IRI" in err.value.reason

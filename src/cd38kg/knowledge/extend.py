@@ -24,6 +24,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,19 +190,32 @@ def _finding_triples(path: Path, line: int, file_tag: str, subject: str, predica
     ]
     if magnitude:
         triples.append((finding, MAGNITUDE, Literal(magnitude)))
-    doi = _DOI.match(source)
-    if doi:
-        publication = DOI + doi.group(1)
-    elif _URL.match(source):
-        publication = source
-    else:
-        publication = USER.term(f"source-{slug(source)}")
+    publication = _publication(source)
+    if not publication:
+        raise InputFileError(str(path), f"source {source!r} is not a valid IRI (a DOI or a web address)", line)
     triples += [
         (finding, SOURCE, publication),
         (publication, RDF_TYPE, PUBLICATION),
         (publication, LABEL, Literal(source)),
     ]
     return triples
+
+
+@lru_cache(maxsize=2**16)
+def _publication(source: str) -> str:
+    """The IRI of a source: its DOI, its web address, or a user IRI for a free-text citation;
+    "" when the DOI or address is not a valid IRI (checked by Oxigraph, which stores it)."""
+    import pyoxigraph
+
+    doi = _DOI.match(source)
+    if not doi and not _URL.match(source):
+        return USER.term(f"source-{slug(source)}")
+    iri = DOI + doi.group(1) if doi else source
+    try:
+        pyoxigraph.NamedNode(iri)
+    except ValueError:
+        return ""
+    return iri
 
 
 # The IRIs every finding is written with, spelled once (a namespace attribute is a lookup each time).

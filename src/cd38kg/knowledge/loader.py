@@ -24,7 +24,7 @@ import os
 import tempfile
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
@@ -272,50 +272,62 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
                      bundled_inputs: list[tuple[str, bytes]], key: str, inputs_key: str) -> dict[str, Any]:
     """Read the extras and project every finding, add both to the store and cache them by ``key``.
 
-    The quads go to the store and to the cache file in batches as they are made, so the layer
-    is never held whole in memory a second (or third) time.
+    The layer is written as N-Quads text, bulk-loaded and appended to the cache file a batch at
+    a time: a Python ``Quad`` per triple cost more than Oxigraph parsing the same text, and the
+    layer is never held whole in memory a second (or third) time.
     """
     import pyoxigraph
+    from rdflib import Literal
 
     before = len(ox)
     new_entities: list[str] = []
     notes: list[str] = []
-    iri = cache(pyoxigraph.NamedNode)
-    curated_name, asserted_name = iri(CURATED_GRAPH), iri(ASSERTED_GRAPH)
 
-    def term(value: Any) -> Any:
-        return iri(value) if type(value) is str else to_ox(value)
+    def term(value: Any) -> str:
+        """A string is an IRI (checked where it was read), a plain literal is escaped here, any
+        other term is written by Oxigraph."""
+        if type(value) is str:
+            return f"<{value}>"
+        if type(value) is Literal and not value.language and not value.datatype:
+            return f'"{value.translate(_ESCAPES)}"'
+        return str(to_ox(value))
 
     with _LayerFile(cache_dir() / f"layers-{key}.nq") as cached:
         for path, text in added:
             extension = read_extension(path, text, curated)
             # in the store before the next file is read: its names resolve against this one
-            _add_quads(ox, cached, (pyoxigraph.Quad(term(s), term(p), term(o), curated_name)
-                                    for s, p, o in extension.triples))
+            _add_lines(ox, cached, path, (f"{term(s)} {term(p)} {term(o)} <{CURATED_GRAPH}> .\n"
+                                          for s, p, o in extension.triples))
             new_entities.extend(extension.new_entities)
             notes.extend(extension.notes)
             del extension
         grew = len(ox) > before
-        _add_quads(ox, cached, (pyoxigraph.Quad(s, p, o, asserted_name)
-                                for s, p, o in project_findings(curated, iri, pyoxigraph.BlankNode)))
+        projected = project_findings(curated, "<{}>".format, lambda: str(pyoxigraph.BlankNode()))
+        _add_lines(ox, cached, None, (f"{s} {p} {o} <{ASSERTED_GRAPH}> .\n" for s, p, o in projected))
         layer: dict[str, Any] = {"inference_key": inputs_key if grew else fingerprint(bundled_inputs),
                                  "new_entities": new_entities, "notes": notes}
         cached.finish(layer)
     return layer
 
 
-#: Quads per batch on their way to the store and the cache: large enough for bulk loading,
-#: small enough that a batch costs little memory.
+#: N-Triples escapes in a string literal.
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+#: N-Quads lines per batch on their way to the store and the cache: large enough for bulk
+#: loading, small enough that a batch costs little memory.
 BATCH = 100_000
 
 
-def _add_quads(ox: pyoxigraph.Store, cached: _LayerFile, quads: Iterator[pyoxigraph.Quad]) -> None:
-    """Add ``quads`` to the store in bulk and append them to the cache, one batch at a time."""
+def _add_lines(ox: pyoxigraph.Store, cached: _LayerFile, path: Path | None, lines: Iterator[str]) -> None:
+    """Bulk-load N-Quads ``lines`` into the store and append them to the cache, one batch at a time."""
     import pyoxigraph
 
-    while batch := list(islice(quads, BATCH)):
-        ox.bulk_extend(batch)
-        cached.write(pyoxigraph.serialize(batch, format=pyoxigraph.RdfFormat.N_QUADS))
+    while batch := "".join(islice(lines, BATCH)).encode():
+        try:
+            ox.bulk_load(batch, pyoxigraph.RdfFormat.N_QUADS)
+        except SyntaxError as err:  # an IRI a file gave that Oxigraph refuses
+            where = path.name if path else "the projected findings"
+            raise Cd38kgError(f"{where}: cannot store a statement ({err})") from None
+        cached.write(batch)
 
 
 class _LayerFile:
