@@ -132,7 +132,7 @@ def validate(extras: Sequence[Path | str] = ()) -> ValidationReport:
         inconsistent = err
     report.consistent = inconsistent is None and not clashes
     inputs.add_claims()
-    report.triples = len(inputs.data)
+    report.triples = len(inputs.store)  # the union is the one graph in it
     report.findings = len(set(inputs.data.subjects(URIRef(RDF.type), URIRef(CD38.Finding))))
 
     report.problems += check_shapes(inputs.data, inputs.sources, search)
@@ -181,7 +181,8 @@ class _Inputs:
     to the file that states it), and their union in one graph of another store (``data``).
 
     Until :meth:`add_claims`, ``data`` is the knowledge the loader reads (claims apart); the
-    union is built by Oxigraph itself, never triple by triple through rdflib.
+    union is built by Oxigraph itself, never triple by triple through rdflib. It is the graph the
+    loader calls curated, so the reasoner's functions read it as they read the loader's.
     """
 
     files: pyoxigraph.Store
@@ -252,7 +253,7 @@ def check_shapes(data: Graph, sources: Sequence[tuple[Path, Graph]], files: Sequ
 
     from .shacl import compile_shapes, violations
 
-    found = violations(compile_shapes(shapes_file()), _oxigraph(data))
+    found = violations(compile_shapes(shapes_file()), *_oxigraph(data))
     is_dangling = {v: v.shape == pyoxigraph.NamedNode(SHAPES.DefinedReference) for v in found}
     dangling = {v.focus for v in found if is_dangling[v]}
     defined: list[str] = []
@@ -281,18 +282,20 @@ def check_shapes(data: Graph, sources: Sequence[tuple[Path, Graph]], files: Sequ
     return sorted(problems, key=_order)
 
 
-def _oxigraph(graph: Graph) -> pyoxigraph.Store:
-    """The Oxigraph store under ``graph`` when it has one (holding ``graph`` alone), else a copy."""
+def _oxigraph(graph: Graph) -> tuple[pyoxigraph.Store, str]:
+    """The Oxigraph store under ``graph`` and the name of ``graph`` in it, when ``graph`` is a named
+    graph of such a store (and the only graph in it), else a copy of ``graph`` in a new store."""
     import pyoxigraph
+    from rdflib import URIRef
 
     from ..store.base import to_ox
 
     inner = getattr(graph.store, "_inner", None)
-    if inner is not None:
-        return inner
-    store = pyoxigraph.Store()
-    store.bulk_extend(pyoxigraph.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph)
-    return store
+    if inner is not None and isinstance(graph.identifier, URIRef):
+        return inner, str(graph.identifier)
+    store, name = pyoxigraph.Store(), pyoxigraph.NamedNode(CURATED_GRAPH)
+    store.bulk_extend(pyoxigraph.Quad(to_ox(s), to_ox(p), to_ox(o), name) for s, p, o in graph)
+    return store, CURATED_GRAPH
 
 
 def _defined(data: Graph) -> list[str]:
@@ -359,7 +362,7 @@ def check_disjointness(data: Graph, sources: Sequence[tuple[Path, Graph]], files
         if isinstance(individual, pyoxigraph.NamedNode) and cls in relevant and individual.value not in classes:
             member[individual.value].append(_Membership(cls, how, anchor, statement))
 
-    store = _oxigraph(data)
+    store, _ = _oxigraph(data)
     rdf_type = pyoxigraph.NamedNode(RDF.type)
     for quad in store.quads_for_pattern(None, rdf_type, None, None):
         add(quad.subject, quad.object.value, "", quad.subject.value, (quad.subject, rdf_type, quad.object))
