@@ -3,7 +3,8 @@
 The in-memory store is the reference; the on-disk store (loaded, then reopened) and a real
 Oxigraph server (the ``oxigraph`` PyPI package's CLI, started on loopback) must answer
 ``query``, ``explain``, ``hypotheses`` and ``profile`` exactly as it does, over the bundled
-knowledge base plus a small extension. Virtuoso's traps are played by a fake HTTP server.
+knowledge base plus a small extension; so must a private Virtuoso Open Source (``virtuoso-t``)
+when it is installed. Virtuoso's traps are also played by a fake HTTP server.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -97,40 +97,114 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def oxigraph_server(reference: tuple[KnowledgeBase, dict[str, object]],
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def nquads_dump(reference: tuple[KnowledgeBase, dict[str, object]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference knowledge base as N-Quads, plus statements no question can reach: what the servers hold."""
+    import pyoxigraph
+
+    dump = tmp_path_factory.mktemp("dump") / "kb.nq"
+    reference[0].store.oxigraph.dump(str(dump), pyoxigraph.RdfFormat.N_QUADS)
+    with dump.open("a", encoding="utf-8") as handle:
+        handle.write(ISLAND)
+    return dump
+
+
+def wait_for_endpoint(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Return once ``url`` answers an ASK; fail with the server's log if it exits or takes over a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}?query=ASK%7B%7D", timeout=2).read()
+            return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {log.read_text()[-500:]}") from None
+            time.sleep(0.2)
+
+
+def started(command: list[str], folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """A server process writing to a log in its folder (a pipe nobody reads could fill and stall it)."""
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        return subprocess.Popen(command, cwd=folder, stdout=out, stderr=subprocess.STDOUT), log
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server this test started, by its process, killing it if it will not stop."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(nquads_dump: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An Oxigraph server on loopback holding the reference knowledge base, loaded with ``oxigraph load``."""
     beside = Path(sys.executable).parent / "oxigraph"
     binary = shutil.which("oxigraph") or (str(beside) if beside.exists() else None)
     if binary is None:
         pytest.skip("the Oxigraph server is not installed (pip install oxigraph; .ci/run installs it)")
-    import pyoxigraph
-
     folder = tmp_path_factory.mktemp("oxigraph-server")
-    dump = folder / "kb.nq"
-    reference[0].store.oxigraph.dump(str(dump), pyoxigraph.RdfFormat.N_QUADS)
-    with dump.open("a", encoding="utf-8") as handle:  # statements no question can reach
-        handle.write(ISLAND)
-    subprocess.run([binary, "load", "--location", str(folder / "db"), "--file", str(dump)], check=True,
+    subprocess.run([binary, "load", "--location", str(folder / "db"), "--file", str(nquads_dump)], check=True,
                    capture_output=True, timeout=120)
     port = free_port()
-    server = subprocess.Popen([binary, "serve-read-only", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server, log = started([binary, "serve-read-only", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+                          folder)
     url = f"http://127.0.0.1:{port}/query"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}?query=ASK%7B%7D", timeout=2).read()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Oxigraph server did not start: {server.stderr.read().decode()[:500]}") from None
-                time.sleep(0.2)
+        wait_for_endpoint(url, server, log)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
+
+
+VIRTUOSO_INI = """[Database]
+DatabaseFile = {db}/virtuoso.db
+LockFile = {db}/virtuoso.lck
+TransactionFile = {db}/virtuoso.trx
+xa_persistent_file = {db}/virtuoso.pxa
+[TempDatabase]
+DatabaseFile = {db}/virtuoso-temp.db
+TransactionFile = {db}/virtuoso-temp.trx
+[Parameters]
+ServerPort = 127.0.0.1:{sql}
+DisableUnixSocket = 1
+DirsAllowed = ., {data}
+[HTTPServer]
+ServerPort = 127.0.0.1:{http}
+ServerThreads = 4
+[SPARQL]
+ResultSetMaxRows = 10000
+MaxQueryExecutionTime = 60
+"""
+
+
+@pytest.fixture(scope="module")
+def virtuoso_server(nquads_dump: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private Virtuoso Open Source on loopback holding the same dump, bulk-loaded with ``ld_dir``
+    (quads keep their graphs), with the row and time limits of the Debian package's virtuoso.ini."""
+    binary = shutil.which("virtuoso-t")
+    isql = shutil.which("isql-vt") or shutil.which("isql")
+    if binary is None or isql is None:
+        pytest.skip("Virtuoso is not installed (apt-get install virtuoso-opensource puts virtuoso-t on PATH)")
+    folder = tmp_path_factory.mktemp("virtuoso-server")
+    sql, http = free_port(), free_port()
+    (folder / "virtuoso.ini").write_text(VIRTUOSO_INI.format(db=folder, data=nquads_dump.parent, sql=sql, http=http))
+    server, log = started([binary, "+foreground", "+configfile", str(folder / "virtuoso.ini")], folder)
+    url = f"http://127.0.0.1:{http}/sparql"
+    try:
+        wait_for_endpoint(url, server, log)
+        subprocess.run([isql, str(sql), "dba", "dba",
+                        f"exec=ld_dir('{nquads_dump.parent}', '*.nq', 'http://ignored'); rdf_loader_run(); checkpoint;"],
+                       check=True, capture_output=True, timeout=120)
+        count = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), 'https://w3id.org/cd38kg/')) }"
+        loaded, dumped = int(RemoteStore(url)._select(count)[0]["n"]), nquads_dump.read_text().count("\n")
+        if loaded != dumped:
+            raise RuntimeError(f"Virtuoso loaded {loaded} of the dump's {dumped} quads: {log.read_text()[-500:]}")
+        yield url
+    finally:
+        stop(server)
 
 
 def disk_reopened(tmp_path: Path, extension: Path) -> KnowledgeBase:
@@ -140,14 +214,18 @@ def disk_reopened(tmp_path: Path, extension: Path) -> KnowledgeBase:
     return kb
 
 
-@pytest.mark.parametrize("backend", ["disk", "server"])
+#: Servers the endpoint backend is tested against, by the fixture that starts each.
+SERVERS = {"oxigraph": "oxigraph_server", "virtuoso": "virtuoso_server"}
+
+
+@pytest.mark.parametrize("backend", ["disk", *SERVERS])
 def test_every_backend_answers_as_the_in_memory_one(backend: str, reference, extension: Path, tmp_path: Path,
                                                     request: pytest.FixtureRequest) -> None:
     """The compliance test: same questions, same answers, whichever store holds the knowledge base."""
     if backend == "disk":
         kb = disk_reopened(tmp_path, extension)
     else:
-        kb = KnowledgeBase.load(store=RemoteStore(request.getfixturevalue("oxigraph_server")))
+        kb = KnowledgeBase.load(store=RemoteStore(request.getfixturevalue(SERVERS[backend])))
     expected = reference[1]
     got = answers(kb)
     assert got.keys() == expected.keys()
@@ -155,19 +233,27 @@ def test_every_backend_answers_as_the_in_memory_one(backend: str, reference, ext
         assert got[key] == expected[key], f"{backend}: {key} differs from the in-memory backend"
 
 
-def test_the_endpoint_backend_fetches_a_bounded_neighbourhood(oxigraph_server: str, reference) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_endpoint_backend_fetches_a_bounded_neighbourhood(server: str, reference,
+                                                              request: pytest.FixtureRequest) -> None:
     """Only the nodes the questions can reach come over, not the whole remote graph."""
     import pyoxigraph
 
-    remote = RemoteStore(oxigraph_server)
+    url = request.getfixturevalue(SERVERS[server])
+    remote = RemoteStore(url)
     manifest = remote.holding("")
     island = pyoxigraph.NamedNode(ISLAND_A)
     assert not list(remote.oxigraph.quads_for_pattern(island, None, None, None))
-    ask = urllib.parse.quote(f"ASK {{ GRAPH ?g {{ <{ISLAND_A}> ?p ?o }} }}")
-    request = urllib.request.Request(f"{oxigraph_server}?query={ask}", headers={"Accept": "application/sparql-results+json"})
-    assert json.loads(urllib.request.urlopen(request, timeout=10).read())["boolean"]  # the server has it
+    # the server has it (asked with SELECT: Virtuoso answers ASK in JSON as a one-column table, not a boolean)
+    assert remote._select(f"SELECT ?p {{ GRAPH ?g {{ <{ISLAND_A}> ?p ?o }} }}")
     assert 0 < len(remote.oxigraph) <= len(reference[0].store.oxigraph)
     assert remote.holding("") is manifest  # fetched once per process
+
+
+def test_a_real_virtuoso_row_cap_becomes_a_one_line_error(virtuoso_server: str) -> None:
+    """The cap the fake endpoint plays, from Virtuoso itself: a client-lowered ``maxrows`` trips it."""
+    with pytest.raises(EndpointError, match="cut the answer at 50 rows"):
+        RemoteStore(f"{virtuoso_server}?maxrows=50").holding("")
 
 
 def test_a_disk_store_is_reused_only_for_the_same_inputs(cache_home: Path, extension: Path, tmp_path: Path) -> None:
