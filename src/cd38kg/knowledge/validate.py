@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InputFileError
 from ..progress import step
 from ..resources import claims_file, ontology_files, shapes_file
-from ..store import new_graph
-from ..vocab import CD38, CURATED_GRAPH, KB, OWL, RDF, RDFS, SHAPES, SKOS, USER
+from ..vocab import ASSERTED_GRAPH, CD38, CURATED_GRAPH, KB, OWL, RDF, RDFS, SHAPES, SKOS, USER
 from .facts import select_facts
 from .materialise import reachable
 from .names import curie, normalize
@@ -150,12 +149,17 @@ def _reason(knowledge: Graph, paths: list[Path]) -> tuple[int, list[Clash]]:
     """The inferences and the clashes among the individuals, without a tableau over them: HermiT
     checks and classifies the classes (cached), the materialiser the individuals; a clash it
     finds is confirmed by HermiT on the clashing individuals' statements alone."""
+    import pyoxigraph
+    from rdflib import URIRef
+
+    from ..store.base import dataset_over
     from .loader import project_findings
     from .reasoning import infer, module, run_hermit
 
-    asserted = new_graph()
-    for triple in project_findings(knowledge):
-        asserted.add(triple)
+    store, name = pyoxigraph.Store(), pyoxigraph.NamedNode(ASSERTED_GRAPH)  # the loader's layers, apart
+    store.bulk_extend(pyoxigraph.Quad(s, p, o, name)
+                      for s, p, o in project_findings(knowledge, pyoxigraph.NamedNode, pyoxigraph.BlankNode))
+    asserted = dataset_over(store).graph(URIRef(ASSERTED_GRAPH))
     what = "the knowledge base" + "".join(f" + {p.name}" for p in paths)
     result = infer(knowledge, asserted, what, strict=False)
     if result.clashes:
