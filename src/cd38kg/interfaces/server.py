@@ -85,6 +85,11 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 8038
 MAX_BODY = 1 << 20
 MAX_HEAD = 1 << 16
+#: After refusing a request that is still arriving, read and drop what the client goes on
+#: sending for at most this long (and this many bytes) before closing: closing with unread
+#: data makes the kernel reset the connection, and the client may never see the answer.
+DRAIN_SECONDS = 2.0
+DRAIN_BYTES = 8 * MAX_BODY
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
@@ -410,6 +415,7 @@ class _Pending:
     length: int = 0
     scanned: int = 0
     kept: bool = False  # kept open after an answer: an idle timeout closes it without a 408
+    drained: int | None = None  # refused and answered: bytes read and dropped since (see DRAIN_SECONDS)
 
 
 class _Connections:
@@ -531,6 +537,10 @@ class _Connections:
                 self._advance(pending)
         now = time.monotonic()
         for pending in [p for p in self._pending if p.deadline < now]:
+            if pending.drained is not None:
+                self._forget(pending)
+                self._close(pending.conn)
+                continue
             idle = pending.kept and not pending.buffer
             self._reject(pending, None if idle else 408,
                          f"the request did not arrive within {self._settings.request_timeout:g} s")
@@ -542,6 +552,12 @@ class _Connections:
             return
         except OSError:
             self._reject(pending, None, "")
+            return
+        if pending.drained is not None:
+            pending.drained += len(chunk)
+            if not chunk or pending.drained > DRAIN_BYTES:
+                self._forget(pending)
+                self._close(pending.conn)
             return
         if not chunk:
             if pending.head_end is not None:
@@ -585,18 +601,31 @@ class _Connections:
         self._selector.unregister(pending.conn)
 
     def _reject(self, pending: _Pending, status: int | None, message: str) -> None:
-        """Answer an incomplete or unacceptable request with ``status`` (None: just close)."""
-        self._forget(pending)
-        self._refuse(pending.conn, pending.address, status, message)
+        """Answer an incomplete or unacceptable request with ``status`` (None: just close). An
+        answered connection is half-closed and drained before it is closed (:data:`DRAIN_SECONDS`)."""
+        if status is None:
+            self._forget(pending)
+            self._refuse(pending.conn, pending.address, status, message)
+            return
+        self._answer(pending.conn, pending.address, status, message)
+        with suppress(OSError):
+            pending.conn.shutdown(socket.SHUT_WR)
+        pending.buffer = bytearray()
+        pending.drained = 0
+        pending.deadline = time.monotonic() + DRAIN_SECONDS
 
     def _refuse(self, conn: socket.socket, address: Any, status: int | None, message: str) -> None:
         if status is not None:
-            reason = BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
-            body = (message + "\n").encode("utf-8")
-            self._send_quietly(conn, f"HTTP/1.0 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-            self._server.note(address, f"{status} {message}")
+            self._answer(conn, address, status, message)
         self._close(conn)
+
+    def _answer(self, conn: socket.socket, address: Any, status: int, message: str) -> None:
+        """Send a one-line plain-text error answer, and log it."""
+        reason = BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
+        body = (message + "\n").encode("utf-8")
+        self._send_quietly(conn, f"HTTP/1.0 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        self._server.note(address, f"{status} {message}")
 
     @staticmethod
     def _send_quietly(conn: socket.socket, data: bytes) -> None:
