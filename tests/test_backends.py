@@ -318,7 +318,7 @@ def test_derived_strategies_are_computed_once_and_only_for_queries_that_read_the
     import cd38kg.engine.hypotheses as hypotheses
 
     real = hypotheses.strategy_triples
-    monkeypatch.setattr(hypotheses, "strategy_triples", lambda kb: calls.append(1) or real(kb))
+    monkeypatch.setattr(hypotheses, "strategy_triples", lambda kb, **kw: calls.append(1) or real(kb, **kw))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     query_command("cells-expressing", [], "csv")
     assert calls == []

@@ -97,11 +97,13 @@ class KnowledgeBase:
         """The literature-claims graph, kept out of :attr:`dataset`."""
         return self._loaded.claims
 
-    def sparql_store(self, include_derived: bool = True, include_claims: bool = True) -> pyoxigraph.Store:
+    def sparql_store(self, include_derived: bool = True, include_claims: bool = True,
+                     derived_for: Iterable[str] | None = None) -> pyoxigraph.Store:
         """The Oxigraph store user queries run on: the knowledge graphs plus claims and derived strategies.
 
         Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred`` and, when
-        asked, ``graph/claims`` and ``graph/derived``; queried with the union of them as the
+        asked, ``graph/claims`` and ``graph/derived`` (the strategies against the resistance
+        mechanisms in ``derived_for``, or all of them); queried with the union of them as the
         default graph. With claims or derived strategies, a bulk copy into a new in-memory
         store, so the engine's own dataset never contains claims or its own conclusions;
         without, the knowledge base's own store (a copy would cost as much as the load).
@@ -118,7 +120,7 @@ class KnowledgeBase:
         if include_claims:
             copy_graphs(self._loaded.claims_store, full)
         if include_derived:
-            full.bulk_load(self.derived_ntriples(), pyoxigraph.RdfFormat.N_TRIPLES,
+            full.bulk_load(self.derived_ntriples(derived_for), pyoxigraph.RdfFormat.N_TRIPLES,
                            to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
         return full
 
@@ -128,8 +130,9 @@ class KnowledgeBase:
 
         return dataset_over(self.sparql_store(include_derived))
 
-    def derived_strategies(self) -> list[tuple[Any, Any, Any]]:
-        """Triples describing the engine's ranked hypotheses for every resistance mechanism.
+    def derived_strategies(self, only: Iterable[str] | None = None) -> list[tuple[Any, Any, Any]]:
+        """Triples describing the engine's ranked hypotheses for every resistance mechanism (or
+        the resistance mechanisms, by IRI, in ``only``).
 
         Vocabulary: each ``cd38:DerivedStrategy`` has ``cd38:strategyAgainst`` (resistance),
         ``cd38:strategyAntibody``, ``cd38:strategyPartner``, ``cd38:derivedKind``
@@ -139,14 +142,16 @@ class KnowledgeBase:
         """
         from .engine.hypotheses import strategy_triples
 
-        return strategy_triples(self)
+        return strategy_triples(self, only=only)
 
-    def derived_ntriples(self) -> bytes:
-        """:meth:`derived_strategies` as N-Triples, computed once per knowledge base and code version.
+    def derived_ntriples(self, only: Iterable[str] | None = None) -> bytes:
+        """:meth:`derived_strategies` as N-Triples, computed once per knowledge base, code version
+        and set of resistance mechanisms (``only``; None: all).
 
-        Ranking every resistance mechanism is most of a named query's cost, so the result is
-        cached beside the reasoner's inferences, keyed by the store's fingerprint (which
-        covers the inputs and the code) and the literature claims (which set the status).
+        Ranking every resistance mechanism is most of a named query's cost (minutes with a large
+        extension), so a query about one mechanism ranks that one, and the result is cached
+        beside the reasoner's inferences, keyed by the store's fingerprint (which covers the
+        inputs and the code) and the literature claims (which set the status).
         """
         import hashlib
 
@@ -158,14 +163,15 @@ class KnowledgeBase:
         from .store import write_text
         from .store.base import to_ox
 
-        key = hashlib.sha256("\0".join([self._loaded.manifest.key, code_key("derived"),
+        wanted = "all" if only is None else " ".join(sorted(set(only)))
+        key = hashlib.sha256("\0".join([self._loaded.manifest.key, code_key("derived"), wanted,
                                           hashlib.sha256(claims_file().read_bytes()).hexdigest()]).encode()).hexdigest()
         path = cache_dir() / f"derived-{key}.nt"
         try:
             return path.read_bytes()
         except OSError:
             pass
-        text = pyoxigraph.serialize((pyoxigraph.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in self.derived_strategies()),
+        text = pyoxigraph.serialize((pyoxigraph.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in self.derived_strategies(only)),
                                     format=pyoxigraph.RdfFormat.N_TRIPLES)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,8 @@ from ..vocab import CD38, KB, OWL, RDF, RDFS, XSD
 from .explain import Engine, Explainer, Judgement, MechanismAssessment, entry_of, score_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ..knowledge.facts import Claim
     from ..view import KnowledgeView
 
@@ -349,13 +351,14 @@ def _wrong_verdicts(kb: KnowledgeView, engine: Engine) -> tuple[list[dict[str, A
     return wrong, checked
 
 
-def strategy_triples(kb: KnowledgeView, top: int = 10) -> list[tuple[Any, Any, Any]]:
-    """The ranked hypotheses for every resistance mechanism as RDF, for the derived graph."""
+def strategy_triples(kb: KnowledgeView, top: int = 10, only: Iterable[str] | None = None) -> list[tuple[Any, Any, Any]]:
+    """The ranked hypotheses for every resistance mechanism (or those in ``only``) as RDF, for the derived graph."""
     from rdflib import Literal, URIRef
 
     engine = kb.engine()
     triples: list[tuple[Any, Any, Any]] = []
-    resistances = sorted(engine.resistances, key=kb.facts.label)
+    wanted = engine.resistances if only is None else engine.resistances & set(only)
+    resistances = sorted(wanted, key=kb.facts.label)
     for resistance_iri in resistances:
         resistance = kb.entity_of(resistance_iri)
         for rank, hyp in enumerate(rank_hypotheses(kb, resistance, None, top=top, engine=engine), 1):

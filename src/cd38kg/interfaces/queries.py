@@ -710,6 +710,18 @@ def reads_claims(text: str) -> bool:
     return bool(_CLAIMS_VOCABULARY.search(text))
 
 
+def derived_resistances(query: NamedQuery, kb: KnowledgeBase, values: Mapping[str, str]) -> set[str] | None:
+    """The resistance mechanisms whose derived strategies a query can read: for a shipped named
+    query, the ones its ``entity:resistance`` parameters are bound to (each binds ``?resistance``
+    for the whole query; ``tests/test_queries.py`` checks the answer is the same as with every
+    strategy); None, meaning all of them, for any other query or when none is bound."""
+    if Path(query.origin).parent != queries_dir():
+        return None
+    bound = {kb.entity(value, kind="resistance", role=param.name).iri for param in query.params
+             if param.entity_kind == "resistance" and (value := values.get(param.name, param.default)) is not None}
+    return bound or None
+
+
 def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Sequence[str] = (),
                   list_only: bool = False, timeout: float = DEFAULT_TIMEOUT, store: KnowledgeStore | None = None) -> str:
     """What ``cd38kg query`` prints: the query list, or one query's results in ``fmt``.
@@ -733,7 +745,9 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
 
     kb = KnowledgeBase.load(extras=extras, store=store)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
-    dataset = kb.sparql_store(include_derived=reads_derived(query.text), include_claims=reads_claims(query.text))
+    derived = reads_derived(query.text)
+    dataset = kb.sparql_store(include_derived=derived, include_claims=reads_claims(query.text),
+                              derived_for=derived_resistances(query, kb, values) if derived else None)
     return _bounded(lambda bound: render(execute(dataset, bound, form=form), fmt), text, timeout)
 
 
