@@ -15,7 +15,7 @@ an explanation must be traceable to a source.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -135,7 +135,7 @@ def _spread_disputes_to_siblings(facts: Facts, index: dict[Key, list[Support]], 
                 target.extend(Support(x.finding, cls) for x in own_negative if x.finding.iri not in known)
 
 
-def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: Facts,
+def edge_weight(supports: Sequence[Support], counter: Sequence[Support], facts: Facts,
                 weights: ScoringWeights) -> tuple[float, str]:
     """Weight and evidence label of a statement from its findings.
 
@@ -144,19 +144,14 @@ def edge_weight(supports: Iterable[Support], counter: Iterable[Support], facts: 
     statement known only through a class weighs ``extrapolated`` times less than the same
     statement backed by the entity's own finding.
     """
-    supports = list(supports)
     own = [s for s in supports if not s.inherited_from]
-    rank, label = facts.evidence_rank, facts.evidence_label
-    best = supports[0].finding.evidence_level
-    for support in supports[1:]:
-        if rank.get(support.finding.evidence_level, 0) > rank.get(best, 0):
-            best = support.finding.evidence_level
-    level = label.get(best, "hypothesis")
+    best = max(supports, key=lambda s: facts.evidence_rank.get(s.finding.evidence_level, 0))
+    level = facts.evidence_label.get(best.finding.evidence_level, "hypothesis")
     magnitude = max(weights.magnitude.get(s.finding.magnitude, 1.0) for s in own or supports)
     weight = weights.evidence.get(level, weights.evidence["hypothesis"]) * magnitude
     if not own:
         weight *= weights.extrapolated
-    if any(True for _ in counter):
+    if counter:
         weight *= weights.contested
     return weight, level
 
