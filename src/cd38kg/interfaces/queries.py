@@ -266,14 +266,41 @@ def check_params(query: NamedQuery, values: Mapping[str, str]) -> None:
 
 
 def bind(query: NamedQuery, kb: KnowledgeBase, values: Mapping[str, str]) -> str:
-    """The query text with its parameters bound: given values, else defaults; optional ones left open."""
+    """The query text with its parameters bound: given values, else defaults; optional ones left open.
+
+    The ``VALUES`` block opens the query's outer ``WHERE`` group, so a parameter binds ``?NAME``
+    for that whole group and the engine starts from the bound value: Oxigraph joins a
+    trailing ``VALUES`` clause only after evaluating the whole pattern (4 s instead of 20 ms
+    for ``class-members`` over 100,000 statements). A query without a ``WHERE`` keyword gets
+    the trailing clause.
+    """
     check_params(query, values)
     bindings: dict[str, object] = {}
     for param in query.params:
         value = values.get(param.name, param.default)
         if value is not None:
             bindings[param.name] = param.term(kb, value)
-    return query.text + values_clause(bindings)
+    clause = values_clause(bindings)
+    at = where_group_start(query.text) if clause else None
+    if at is None:
+        return query.text + clause
+    return query.text[:at] + clause + query.text[at:]
+
+
+#: What the scan for the outer ``WHERE {`` steps over: comments, strings and IRIs (a ``<``
+#: that opens no IRI is a comparison), and the keyword itself.
+_QUERY_TOKEN = re.compile(
+    r"""#[^\n]*|'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>"""
+    r"""|(?P<where>\bWHERE\s*\{)""", re.IGNORECASE | re.DOTALL)
+
+
+def where_group_start(text: str) -> int | None:
+    """The offset just inside the first ``WHERE {`` outside comments, strings and IRIs: the
+    outer group of a query (sub-queries come after it), or None when the query has none."""
+    for match in _QUERY_TOKEN.finditer(text):
+        if match.group("where"):
+            return match.end()
+    return None
 
 
 def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
