@@ -48,10 +48,14 @@ class KnowledgeBase:
         if isinstance(ready, tuple) and len(ready) == 2 and isinstance(ready[0], Engine) \
                 and isinstance(ready[1], NameIndex):
             self._engine, self.names = ready
-            self.facts: Facts = self._engine.facts
+            loaded._facts = self._engine.facts
         else:
-            self.facts = loaded.facts
-            self.names = NameIndex(self.facts.entities.values())
+            self.names = loaded.names
+
+    @property
+    def facts(self) -> Facts:
+        """The engine's facts (read on first use: resolving names needs only :attr:`names`)."""
+        return self._loaded.facts
 
     @cached_property
     def _ready_path(self) -> Path | None:

@@ -39,6 +39,7 @@ from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import load_into
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
 from .facts import Facts, select, select_facts
+from .names import NameIndex
 from .reasoning import (
     cache_dir,
     cached_inferences,
@@ -83,6 +84,7 @@ class Loaded:
     fill: Callable[[], None] | None = None
     _dataset: Dataset | None = None
     _facts: Facts | None = None
+    _names: NameIndex | None = None
 
     @cached_property
     def claims_store(self) -> pyoxigraph.Store:
@@ -104,6 +106,16 @@ class Loaded:
         if self._facts is None:
             self._facts = _cached_facts(self.manifest.key) or select_facts(self.dataset)
         return self._facts
+
+    @property
+    def names(self) -> NameIndex:
+        """Every name of every entity, cached apart from the facts: resolving a query's
+        parameters needs the names alone, and indexing 45,000 names took longer than reading
+        them back."""
+        if self._names is None:
+            cached = read_pickle(cache_dir() / f"names-{self.manifest.key}.pickle") if self.manifest.key else None
+            self._names = cached if isinstance(cached, NameIndex) else NameIndex(self.facts.entities.values())
+        return self._names
 
     @property
     def store(self) -> KnowledgeStore:
@@ -162,15 +174,14 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         elif manifest is None:
             manifest, reasoned_now = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
             store.commit(manifest)
-    dataset = None if fill else dataset_over(store.oxigraph)
-    facts = None
+    loaded = Loaded(files=files, extras=extras, manifest=manifest, new_entities=list(manifest.new_entities),
+                    inference_key=manifest.inference_key, reasoned_now=reasoned_now, notes=list(manifest.notes),
+                    held=store, fill=fill)
     if known is None:
-        facts = select_facts(dataset)
+        loaded._facts = select_facts(loaded.dataset)
         if store.loads_inputs:
-            _cache_facts(manifest, facts)
-    return Loaded(_facts=facts, files=files, extras=extras,
-                  manifest=manifest, new_entities=list(manifest.new_entities), inference_key=manifest.inference_key,
-                  reasoned_now=reasoned_now, notes=list(manifest.notes), held=store, fill=fill, _dataset=dataset)
+            _cache_facts(manifest, loaded._facts, loaded.names)
+    return loaded
 
 
 def _cached_manifest(key: str) -> Manifest | None:
@@ -188,10 +199,11 @@ def _cached_facts(key: str) -> Facts | None:
     return facts if isinstance(facts, Facts) else None
 
 
-def _cache_facts(manifest: Manifest, facts: Facts) -> None:
-    """Cache the facts (pickled: the quickest way back to 100,000 findings) and then the manifest
-    that says they are there."""
+def _cache_facts(manifest: Manifest, facts: Facts, names: NameIndex) -> None:
+    """Cache the facts and their name index (pickled: the quickest way back to 100,000
+    findings), then the manifest that says they are there."""
     write_pickle(facts, cache_dir() / f"facts-{manifest.key}.pickle")
+    write_pickle(names, cache_dir() / f"names-{manifest.key}.pickle")
     with suppress(OSError, Cd38kgError):  # a read-only cache only costs the next run its time
         write_text(manifest.to_json(), cache_dir() / f"manifest-{manifest.key}.json")
 
