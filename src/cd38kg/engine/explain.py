@@ -78,11 +78,18 @@ class ScoredPath:
     kind_factor: float | None = None
     lesion_node: str = ""
     disputed_by: tuple[Support, ...] = ()
+    #: the partner's own statement that keeps the cells it adds out of the resistance's
+    #: depletion (F(ab')2-masked NK cells inhibit fratricide); the restoration rests on it too
+    shield: Edge | None = None
 
     @property
     def factors(self) -> dict[str, Any]:
         """How the strength was built, edge by edge: worded only for the paths an answer shows."""
         factors = path_factors(self.path)
+        if self.shield is not None:
+            shield = self.shield
+            factors["shield"] = {"statement": f"{curie(shield.subject)} {shield.relation.label} {curie(shield.object)}",
+                                 "weight": round(shield.weight, 4), "evidence_level": shield.level}
         if self.kind_factor is not None:
             factors["kind"] = self.kind
             factors["kind_factor"] = self.kind_factor
@@ -370,17 +377,21 @@ class Engine:
                 if path.sign < 0 and partner != antibody and self._blocked_harm(antibody, path):
                     continue  # harm through a node the antibody itself blocks
                 kind, node = self._classify(path, item, depleted)
+                shield = self._shield(partner, item) if kind == CONTESTED else None
+                if shield is not None:
+                    kind = RESTORES  # the refill is kept out of the depletion by the partner itself
                 if neutralised_at is not None and not (node and item.depth[node] < neutralised_at):
                     if path.sign < 0:
                         continue  # the antibody is already lost: nothing downstream of it can hurt it
                     kind = INSUFFICIENT
-                value = strength(path)
+                value = strength(path) if shield is None else min(strength(path), shield.weight)
                 disputed = self._disputed(partner, path)
                 if disputed:
                     value *= weights.contested
                     if kind == RESTORES:
                         kind = CONTESTED
-                item.partner_paths.append(ScoredPath(path, value * factor_of[kind], kind, factor_of[kind], node, disputed))
+                item.partner_paths.append(ScoredPath(path, value * factor_of[kind], kind, factor_of[kind], node, disputed,
+                                                     shield))
         best_support, best_harm = item.best_support, item.best_harm
         # A mechanism the antibody is known to use only through its class counts for less.
         presumed = weights.extrapolated if item.reliance_edge is not None and item.reliance_edge.extrapolated else 1.0
@@ -448,6 +459,18 @@ class Engine:
         if not added or depleted & set(self._ancestry(added[0])):
             return False
         return self._spared(path, set(item.depletion_needs))
+
+    def _shield(self, partner: str, item: MechanismAssessment) -> Edge | None:
+        """The partner's own statement that keeps the cells it adds out of the depletion: it
+        inhibits what depletes them (a process or the resistance itself) or lowers a molecule
+        that depletion requires (CD38 on NK cells for fratricide; not any molecule the cells
+        carry). The strongest such statement, or None."""
+        depleting = {e.source for cell in item.depleted for e in self.paths.in_edges(cell)
+                     if e.relation.iri == CD38.depletes}
+        required = {e.source for node in depleting for e in self.paths.in_edges(node) if e.relation.reverse}
+        blocked = depleting | required
+        return max((e for e in self.paths.out_edges(partner) if e.sign < 0 and e.target in blocked),
+                   key=lambda e: (e.weight, e.target), default=None)
 
     def idea_path(self, item: MechanismAssessment) -> ScoredPath | None:
         """The route that best expresses how the partner helps: its best restoring path if
@@ -594,6 +617,8 @@ class Explainer:
                 if scored is not None and all(scored.path is not other.path for other in shown):
                     shown.append(scored)
                     explanations.append(self.steps(scored.path, "partner", item.mechanism))
+                    if scored.shield is not None:
+                        explanations.append([self.step(scored.shield, "partner", item.mechanism)])
         breakdown = {
             "rule": RULE,
             "weights": engine.weights.to_json(),
@@ -629,6 +654,9 @@ class Explainer:
         node = self.facts.label(scored.lesion_node) if scored.lesion_node else ""
         lost = ", ".join(sorted({a for _, a, _ in item.lesion.get(scored.lesion_node, set())}))
         done = scored.path.aspect_at(scored.lesion_node) if scored.lesion_node else ""
+        if scored.kind == RESTORES and scored.shield is not None:
+            return (f"restores: reverses the change {resistance.label} makes to the {lost} of {node}, and the "
+                    f"added cells are shielded from it ({self.step(scored.shield).sentence})")
         if scored.kind == RESTORES:
             return f"restores: reverses the change {resistance.label} makes to the {lost} of {node}"
         if scored.kind == EXPOSED:

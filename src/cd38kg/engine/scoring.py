@@ -17,7 +17,8 @@ hand from the breakdown and so that facts leading nowhere never move it:
   the mechanism by a route that avoids the resistance's changes altogether,
   ``exposed`` when the cells it adds carry that very molecule (NKG2A-high NK-92 cells
   against HLA-E), ``contested_restoration`` when it refills a population the resistance
-  keeps depleting);
+  keeps depleting, unless the partner itself blocks that depletion: then it restores, and the
+  blocking statement's weight caps the path's);
   its **harm** is its best negative path (× ``aggravates`` when it deepens a change the
   resistance makes, × ``parallel`` for harm by another route);
 * ``ω_M`` is the share of the antibody's activity that runs through M (its reliance on M
