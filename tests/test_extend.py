@@ -75,7 +75,10 @@ def test_cached_facts_and_engine_equal_freshly_built_ones(cache_home):
     assert list((cache_home / "cd38kg").glob("ready-*.pickle")), "the engine was cached"
     third = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
     assert third._engine is not None and third._loaded._facts is third._engine.facts, "the ready engine brings its facts"
-    assert third.facts == first.facts
+    lazy = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"], with_engine=False)
+    assert lazy._engine is None and lazy._loaded._facts is None, "resolving names reads neither engine nor facts"
+    assert lazy.entity("daratumumab").label == "daratumumab"
+    assert lazy.facts == first.facts and lazy._engine is not None, "asking for the facts reads the ready engine"
     assert third.engine().edges == first.engine().edges
     assert third.explain("daratumumab + ATRA", "CD38 downregulation") == expected
     assert second.explain("daratumumab + ATRA", "CD38 downregulation").score == expected.score

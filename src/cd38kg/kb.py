@@ -41,26 +41,34 @@ if TYPE_CHECKING:
 class KnowledgeBase:
     """The loaded knowledge graph with name resolution and the reasoning engine on top."""
 
-    def __init__(self, loaded: Loaded) -> None:
+    def __init__(self, loaded: Loaded, with_engine: bool = True) -> None:
         self._loaded = loaded
-        self._engine: Engine | None = None
-        ready = read_pickle(self._ready_path) if self._ready_path else None
-        if isinstance(ready, tuple) and len(ready) == 2 and isinstance(ready[0], Engine) \
-                and isinstance(ready[1], NameIndex):
-            self._engine, self.names = ready
-            loaded._facts = self._engine.facts
-        else:
-            self.names = loaded.names
+        ready = self._ready() if with_engine else None
+        self._engine: Engine | None = ready[0] if ready else None
+        self.names: NameIndex = ready[1] if ready else loaded.names
 
     @property
     def facts(self) -> Facts:
-        """The engine's facts (read on first use: resolving names needs only :attr:`names`)."""
+        """The engine's facts, read on first use (resolving names needs only :attr:`names`);
+        from the ready-made engine when there is one, as a question will need it anyway."""
+        if self._loaded._facts is None and self._engine is None and (ready := self._ready()):
+            self._engine = ready[0]
         return self._loaded.facts
+
+    def _ready(self) -> tuple[Engine, NameIndex] | None:
+        """The default engine as cached for this knowledge base with its name index (pickled
+        together, so they share the entities; the engine brings the facts), or None."""
+        ready = read_pickle(self._ready_path) if self._ready_path else None
+        if not (isinstance(ready, tuple) and len(ready) == 2 and isinstance(ready[0], Engine)
+                and isinstance(ready[1], NameIndex)):
+            return None
+        self._loaded._facts = ready[0].facts
+        return ready
 
     @cached_property
     def _ready_path(self) -> Path | None:
-        """Where the default engine and the name index of this knowledge base are cached, ready to
-        answer: rebuilding them is most of a cached question's time on a large extension. Keyed
+        """Where the default engine of this knowledge base is cached, ready to answer:
+        rebuilding it is most of a cached question's time on a large extension. Keyed
         by the inputs and the code that builds them; only for inputs the store fingerprints
         (not a SPARQL endpoint, whose content can change under the same address)."""
         import hashlib
@@ -75,16 +83,20 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache",
-             bundled_data: bool = True, store: KnowledgeStore | None = None) -> KnowledgeBase:
+             bundled_data: bool = True, store: KnowledgeStore | None = None,
+             with_engine: bool = True) -> KnowledgeBase:
         """Load the bundled knowledge base plus user extension files (Turtle, TSV, KGX, INDRA JSON).
 
         ``reason="cache"`` uses cached reasoner inferences when the inputs are unchanged
         and runs HermiT otherwise; ``"always"`` forces a fresh run (as ``validate`` does).
         ``bundled_data=False`` loads only the bundled ontology, not its entities and findings.
         ``store`` is where the knowledge base lives (:func:`cd38kg.store.open_store`: in memory
-        by default, an on-disk Oxigraph directory, or a SPARQL endpoint).
+        by default, an on-disk Oxigraph directory, or a SPARQL endpoint). ``with_engine=False``
+        leaves the cached engine unread until a question needs it (a named query needs only
+        the names: reading the engine is a second at 100,000 statements).
         """
-        return cls(load([Path(p) for p in extras], reason=reason, bundled_data=bundled_data, store=store))
+        return cls(load([Path(p) for p in extras], reason=reason, bundled_data=bundled_data, store=store),
+                   with_engine=with_engine)
 
     @property
     def store(self) -> KnowledgeStore:
@@ -282,7 +294,7 @@ class KnowledgeBase:
         per_level = Counter(facts.evidence_label.get(f.evidence_level, f.evidence_level) for f in facts.findings)
         conflicts = {frozenset((a, b)) for a, others in facts.conflicts.items() for b, _ in others}
         return {
-            "triples": len(self.dataset),
+            "triples": len(self.store.oxigraph),
             "entities": len(facts.entities),
             "findings": len(facts.findings),
             "claims": len(self.claims),
@@ -311,6 +323,8 @@ class KnowledgeBase:
         """
         keys, finding_ids = self.parse_statements(without)
         if weights is None and not keys and not finding_ids:
+            if self._engine is None and (ready := self._ready()):
+                self._engine = ready[0]
             if self._engine is None:
                 self._engine = Engine(self.facts)
                 if self._ready_path:  # before any question fills the engine's own caches

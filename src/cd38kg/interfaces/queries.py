@@ -770,7 +770,7 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
     form = _checked_form(query.text, timeout)
     from ..kb import KnowledgeBase
 
-    kb = KnowledgeBase.load(extras=extras, store=store)
+    kb = KnowledgeBase.load(extras=extras, store=store, with_engine=False)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
     derived = reads_derived(query.text)
     dataset = kb.sparql_store(include_derived=derived, include_claims=reads_claims(query.text),
