@@ -64,6 +64,22 @@ def test_info_tsv_counts_match_json(runner):
     assert {name: count for (group, name), count in rows.items() if group == "kind"} == data["per_kind"]
 
 
+def test_info_tables_keep_the_largest_rows_of_a_large_extension(runner, tmp_path):
+    """A lab's extension can cite thousands of sources: the terminal table shows the largest
+    ones and says so, while --format json still lists every one."""
+    lines = ["subject\tpredicate\tobject\tsource\tsection\tevidence_level"]
+    lines += [f"ATRA\tincreases_expression\tCD38 on myeloma cells\tuser: lab notebook {i:02d}\tp. {i}\tin vitro"
+              for i in range(45)]
+    extra = tmp_path / "many_sources.tsv"
+    extra.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = invoke(runner, "info", "--extra", str(extra)).stdout
+    sources = json.loads(invoke(runner, "info", "--extra", str(extra), "--format", "json").stdout)["per_source"]
+    assert len(sources) > 40
+    assert "the 40 largest of" in table and "--format json" in table
+    largest = max(sources, key=sources.get)
+    assert largest in table
+
+
 def test_table_is_the_default_and_text_its_old_name(runner):
     table = invoke(runner, "entities", "--type", "antibody").stdout
     assert invoke(runner, "entities", "--type", "antibody", "--format", "text").stdout == table

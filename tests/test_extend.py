@@ -78,7 +78,8 @@ def test_cached_facts_and_engine_equal_freshly_built_ones(cache_home):
     lazy = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"], with_engine=False)
     assert lazy._engine is None and lazy._loaded._facts is None, "resolving names reads neither engine nor facts"
     assert lazy.entity("daratumumab").label == "daratumumab"
-    assert lazy.facts == first.facts and lazy._engine is not None, "asking for the facts reads the ready engine"
+    assert lazy.facts == first.facts and lazy._engine is None, "the facts alone are read for the facts"
+    assert lazy.engine().edges == first.engine().edges and lazy.facts is lazy.engine().facts
     assert third.engine().edges == first.engine().edges
     assert third.explain("daratumumab + ATRA", "CD38 downregulation") == expected
     assert second.explain("daratumumab + ATRA", "CD38 downregulation").score == expected.score

@@ -49,10 +49,7 @@ class KnowledgeBase:
 
     @property
     def facts(self) -> Facts:
-        """The engine's facts, read on first use (resolving names needs only :attr:`names`);
-        from the ready-made engine when there is one, as a question will need it anyway."""
-        if self._loaded._facts is None and self._engine is None and (ready := self._ready()):
-            self._engine = ready[0]
+        """The engine's facts, read on first use (resolving names needs only :attr:`names`)."""
         return self._loaded.facts
 
     def _ready(self) -> tuple[Engine, NameIndex] | None:

@@ -85,12 +85,13 @@ def chosen_store() -> KnowledgeStore:
     return open_store(options.get("store_dir"), options.get("endpoint"))
 
 
-def load_kb(extras: tuple[str, ...], reason: str = "cache") -> KnowledgeBase:
+def load_kb(extras: tuple[str, ...], reason: str = "cache", with_engine: bool = True) -> KnowledgeBase:
     from ..kb import KnowledgeBase
 
     store = chosen_store()
     with step("Loading the knowledge base"):
-        kb = KnowledgeBase.load(extras=extras, reason=reason, store=store)  # type: ignore[arg-type]
+        kb = KnowledgeBase.load(extras=extras, reason=reason, store=store,  # type: ignore[arg-type]
+                                with_engine=with_engine)
     for message in kb.import_notes:
         note(message)
     return kb
@@ -120,7 +121,7 @@ def info(extras: tuple[str, ...], fmt: str) -> None:
     from .render_text import print_info
     from .render_tsv import info_table
 
-    summary = load_kb(extras).info()
+    summary = load_kb(extras, with_engine=False).info()
     emit(fmt, summary, info_table, lambda: print_info(summary))
 
 
@@ -135,7 +136,7 @@ def entities(kind: str | None, search: str | None, extras: tuple[str, ...], fmt:
     from .render_text import print_entities
     from .render_tsv import entities_table
 
-    kb = load_kb(extras)
+    kb = load_kb(extras, with_engine=False)
     found = kb.entities(kind=kind, search=search)
     data = [{**e.to_json(), "types": [kb.names.entities[t].curie if t in kb.names.entities else t for t in e.types]}
             for e in found]
@@ -395,7 +396,7 @@ def export_kgx(out_dir: str, extras: tuple[str, ...]) -> None:
     """Biolink KGX: nodes and edges as TSV and JSON Lines (nodes.tsv, edges.tsv, nodes.jsonl, edges.jsonl)."""
     from ..io.kgx import to_kgx
 
-    summary = to_kgx(load_kb(extras), out_dir)
+    summary = to_kgx(load_kb(extras, with_engine=False), out_dir)
     note(f"wrote {summary['nodes']} nodes and {summary['edges']} edges to {out_dir}")
 
 

@@ -36,10 +36,19 @@ def print_info(summary: dict[str, Any]) -> None:
         out.print("extra files: " + ", ".join(summary["extras"]))
     for key, title in (("per_kind", "Entities per kind"), ("per_source", "Findings per source"),
                        ("per_evidence_level", "Findings per evidence level"), ("per_class", "Members per class")):
+        rows = list(summary[key].items())
+        if len(rows) > _INFO_ROWS:  # thousands of classes or sources in a large extension: the largest
+            shown = sorted(sorted(rows, key=lambda row: -row[1])[:_INFO_ROWS])
+            title += f" (the {_INFO_ROWS} largest of {len(rows)}; --format json or tsv lists all)"
+            rows = shown
         table = _table(title, "name", "count")
-        for name, count in summary[key].items():
+        for name, count in rows:
             table.add_row(str(name), str(count))
         out.print(table)
+
+
+#: Rows an info table shows before it keeps only the largest (the terminal is not a report).
+_INFO_ROWS = 40
 
 
 def print_entities(kb: KnowledgeBase, found: list[Entity]) -> None:
