@@ -102,7 +102,7 @@ class KnowledgeBase:
 
     @property
     def dataset(self) -> Dataset:
-        """The knowledge Dataset (named graphs curated, asserted, inferred); claims are apart."""
+        """The knowledge Dataset (named graphs curated, asserted, inferred, and the claims apart in theirs)."""
         return self._loaded.dataset
 
     @property
@@ -110,31 +110,29 @@ class KnowledgeBase:
         """The literature-claims graph, kept out of :attr:`dataset`."""
         return self._loaded.claims
 
-    def sparql_store(self, include_derived: bool = True, include_claims: bool = True,
-                     derived_for: Iterable[str] | None = None) -> pyoxigraph.Store:
-        """The Oxigraph store user queries run on: the knowledge graphs plus claims and derived strategies.
+    def sparql_store(self, include_derived: bool = True, derived_for: Iterable[str] | None = None) -> pyoxigraph.Store:
+        """The Oxigraph store user queries run on: the knowledge graphs, the literature claims and,
+        when asked, the derived strategies.
 
-        Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred`` and, when
-        asked, ``graph/claims`` and ``graph/derived`` (the strategies against the resistance
-        mechanisms in ``derived_for``, or all of them); queried with the union of them as the
-        default graph. With claims or derived strategies, a bulk copy into a new in-memory
-        store, so the engine's own dataset never contains claims or its own conclusions;
-        without, the knowledge base's own store (a copy would cost as much as the load).
+        Named graphs: ``graph/curated``, ``graph/asserted``, ``graph/inferred``, ``graph/claims``
+        (loaded with the knowledge base; no fact is read from it) and, when asked,
+        ``graph/derived`` (the strategies against the resistance mechanisms in ``derived_for``,
+        or all of them); queried with the union of them as the default graph. With derived
+        strategies, a bulk copy into a new in-memory store, so the engine's own store never holds
+        its own conclusions; without, the knowledge base's own store (a copy would cost as much
+        as the load).
         """
         import pyoxigraph
 
         from .store.base import copy_graphs
         from .vocab import DERIVED_GRAPH
 
-        if not include_derived and not include_claims:
+        if not include_derived:
             return self.store.oxigraph
         full = pyoxigraph.Store()
         copy_graphs(self.store.oxigraph, full)
-        if include_claims:
-            copy_graphs(self._loaded.claims_store, full)
-        if include_derived:
-            full.bulk_load(self.derived_ntriples(derived_for), pyoxigraph.RdfFormat.N_TRIPLES,
-                           to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
+        full.bulk_load(self.derived_ntriples(derived_for), pyoxigraph.RdfFormat.N_TRIPLES,
+                       to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
         return full
 
     def sparql_dataset(self, include_derived: bool = True) -> Dataset:

@@ -83,8 +83,6 @@ _TABLE_CELL = 48
 #: The derived graph and its terms (:meth:`cd38kg.kb.KnowledgeBase.derived_strategies`), by local name.
 _DERIVED_VOCABULARY = re.compile(r"graph/derived|DerivedStrategy|strategy(?:Against|Antibody|Partner)"
                                  r"|derived(?:Kind|Verdict|Score|Rank|Status|Mechanism)")
-#: The literature-claims graph and its terms (``ontology/claims.ttl``).
-_CLAIMS_VOCABULARY = re.compile(r"graph/claims|LiteratureClaim|claim(?:Against|Strategy|Kind|Mechanism)")
 
 
 class QueryError(Cd38kgError):
@@ -730,13 +728,6 @@ def reads_derived(text: str) -> bool:
     return bool(_DERIVED_VOCABULARY.search(text))
 
 
-def reads_claims(text: str) -> bool:
-    """True when a query names the claims graph or its vocabulary. A named query that does not
-    runs on the knowledge base's own store, with no copy to join the claims to it
-    (``tests/test_queries.py`` checks that every such named query answers the same either way)."""
-    return bool(_CLAIMS_VOCABULARY.search(text))
-
-
 def derived_resistances(query: NamedQuery, kb: KnowledgeBase, values: Mapping[str, str]) -> set[str] | None:
     """The resistance mechanisms whose derived strategies a query can read: for a shipped named
     query, the ones its ``entity:resistance`` parameters are bound to (each binds ``?resistance``
@@ -773,7 +764,7 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
     kb = KnowledgeBase.load(extras=extras, store=store, with_engine=False)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
     derived = reads_derived(query.text)
-    dataset = kb.sparql_store(include_derived=derived, include_claims=reads_claims(query.text),
+    dataset = kb.sparql_store(include_derived=derived,
                               derived_for=derived_resistances(query, kb, values) if derived else None)
     return _bounded(lambda bound: render(execute(dataset, bound, form=form), fmt), text, timeout)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..model import Entity, Finding, Relation
 from ..pickles import bulk_objects
-from ..vocab import OWL, PREFIXES
+from ..vocab import ASSERTED_GRAPH, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, PREFIXES
 from .names import curie
 
 if TYPE_CHECKING:
@@ -62,11 +62,18 @@ Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHE
 }"""
 
 
-def select(graph: Dataset | Graph | pyoxigraph.Store, query: str) -> list[tuple[str, ...]]:
+#: The graphs facts are read from: the curated knowledge, the projected findings, the inferences.
+KNOWLEDGE_GRAPHS = (CURATED_GRAPH, ASSERTED_GRAPH, INFERRED_GRAPH)
+
+
+def select(graph: Dataset | Graph | pyoxigraph.Store, query: str,
+           graphs: tuple[str, ...] = KNOWLEDGE_GRAPHS) -> list[tuple[str, ...]]:
     """Run a SELECT and return rows of plain strings ("" for unbound; a blank node as ``_:id``).
 
     On the Oxigraph backend (or given a pyoxigraph store) the query goes straight to
-    pyoxigraph over the union of the store's graphs and its solutions come back as CSV, whose
+    pyoxigraph over the union of ``graphs`` (the knowledge graphs: the store also holds the
+    literature claims and may hold derived strategies, which no fact is read from) and its
+    solutions come back as CSV, whose
     cells are exactly the plain values: reading them with the C csv reader is 2-3x quicker
     than asking every solution for every value (most of selecting the facts at 100,000
     statements), and needs neither rdflib's terms nor its import. Values are interned: an IRI
@@ -76,7 +83,7 @@ def select(graph: Dataset | Graph | pyoxigraph.Store, query: str) -> list[tuple[
 
     inner = graph if isinstance(graph, pyoxigraph.Store) else getattr(graph.store, "_inner", None)
     if inner is not None:
-        return _rows(inner.query(_PROLOGUE + query, use_default_graph_as_union=True))
+        return _rows(inner.query(_PROLOGUE + query, default_graph=[pyoxigraph.NamedNode(g) for g in graphs]))
     return _rdflib_rows(graph, query)
 
 
@@ -228,7 +235,7 @@ def _select_facts(graph: Dataset | Graph) -> Facts:
 def select_claims(graph: Graph | pyoxigraph.Store) -> list[Claim]:
     """The literature claims (used only to label and evaluate, never to derive)."""
     grouped: dict[str, dict[str, object]] = {}
-    for c, label, against, strategy, kind, mech, src, sec, lvl in select(graph, Q_CLAIMS):
+    for c, label, against, strategy, kind, mech, src, sec, lvl in select(graph, Q_CLAIMS, (CLAIMS_GRAPH,)):
         entry = grouped.setdefault(c, {"label": label, "against": against, "strategy": strategy, "kind": kind,
                                        "mechanisms": set(), "source": src, "section": sec, "level": lvl})
         if mech:

@@ -155,6 +155,7 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
             raise Cd38kgError(f"--extra cannot be used with --endpoint: load {extras[0].name} into the server "
                               f"at {store.describe()} instead")
         manifest = store.holding("")
+        add_claims(store.oxigraph)  # the endpoint's neighbourhood is a private copy
     else:
         bundled = [(path, read_text(path)) for path in files]
         added = [(path, read_text(path)) for path in extras]
@@ -206,6 +207,16 @@ def _cache_facts(manifest: Manifest, facts: Facts, names: NameIndex) -> None:
     write_pickle(names, cache_dir() / f"names-{manifest.key}.pickle")
     with suppress(OSError, Cd38kgError):  # a read-only cache only costs the next run its time
         write_text(manifest.to_json(), cache_dir() / f"manifest-{manifest.key}.json")
+
+
+def add_claims(ox: pyoxigraph.Store) -> None:
+    """Put the literature claims into a store's ``graph/claims`` (unless there already), so
+    queries join them without copying the store; facts are never read from that graph
+    (:data:`cd38kg.knowledge.facts.KNOWLEDGE_GRAPHS`)."""
+    import pyoxigraph
+
+    if not ox.contains_named_graph(pyoxigraph.NamedNode(CLAIMS_GRAPH)):
+        load_into(ox, claims_file(), CLAIMS_GRAPH)
 
 
 def read_claims() -> pyoxigraph.Store:
@@ -276,6 +287,7 @@ def _fill_layers(store: KnowledgeStore, key: str, inputs_key: str, bundled_input
         elif extras:
             say(f"{', '.join(p.name for p in extras)}: no new statements, so no reasoning needed")
         ox.bulk_load(inferred_text.encode(), pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(INFERRED_GRAPH))
+    add_claims(ox)
     return Manifest(key=key, inference_key=key_used, extras=[str(p) for p in extras],
                     new_entities=layer["new_entities"], notes=layer["notes"]), reasoned_now
 
