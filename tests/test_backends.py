@@ -61,7 +61,7 @@ def canonical(csv_text: str) -> list[list[list[str]]]:
     import re
 
     rows = list(csv.reader(io.StringIO(csv_text)))
-    return [rows[0], *sorted([sorted(re.split(r"[;,()]\s*", cell)) for cell in row] for row in rows[1:])]
+    return [rows[0], *sorted([sorted(re.split(r"[\s;,()]+", cell)) for cell in row] for row in rows[1:])]
 
 
 def answers(kb: KnowledgeBase) -> dict[str, object]:
@@ -272,6 +272,32 @@ def test_a_disk_store_is_reused_only_for_the_same_inputs(cache_home: Path, exten
     bundled_only = KnowledgeBase.load(store=DiskStore(directory))  # other inputs: loaded again
     assert len(bundled_only.facts.entities) < entities
     assert json.loads((tmp_path / "store" / "cd38kg-store.json").read_text())["extras"] == []
+
+
+def test_a_query_joining_derived_strategies_leaves_the_disk_store_as_it_was(cache_home: Path, tmp_path: Path) -> None:
+    """The derived graph goes into a checkpoint of the read-only store (hard links, no copy),
+    removed when the command ends; the answer is the in-memory one."""
+    import os
+
+    import pyoxigraph
+
+    directory = tmp_path / "store"
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", *args],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cli("--store", str(directory), "info", "--format", "json")
+    before = len(pyoxigraph.Store.read_only(str(directory / "oxigraph")))
+    asked = ("query", "strategies", "--param", "resistance=complement inhibitor upregulation", "--format", "csv")
+    on_disk = cli("--store", str(directory), *asked)
+    assert canonical(on_disk) == canonical(cli(*asked))
+    assert "ATRA" in on_disk
+    assert sorted(p.name for p in directory.iterdir()) == ["cd38kg-store.json", "oxigraph"], "no checkpoint left"
+    assert len(pyoxigraph.Store.read_only(str(directory / "oxigraph"))) == before
 
 
 def test_wrong_store_directories_are_refused(tmp_path: Path) -> None:

@@ -118,19 +118,18 @@ class KnowledgeBase:
         (loaded with the knowledge base; no fact is read from it) and, when asked,
         ``graph/derived`` (the strategies against the resistance mechanisms in ``derived_for``,
         or all of them); queried with the union of them as the default graph. With derived
-        strategies, a bulk copy into a new in-memory store, so the engine's own store never holds
-        its own conclusions; without, the knowledge base's own store (a copy would cost as much
-        as the load).
+        strategies, the backend's writable copy of the store
+        (:meth:`cd38kg.store.base.KnowledgeStore.writable_copy`: a checkpoint for the on-disk
+        store), so the engine's own store never holds its own conclusions; without, the
+        knowledge base's own store.
         """
         import pyoxigraph
 
-        from .store.base import copy_graphs
         from .vocab import DERIVED_GRAPH
 
         if not include_derived:
             return self.store.oxigraph
-        full = pyoxigraph.Store()
-        copy_graphs(self.store.oxigraph, full)
+        full = self.store.writable_copy()
         full.bulk_load(self.derived_ntriples(derived_for), pyoxigraph.RdfFormat.N_TRIPLES,
                        to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
         return full

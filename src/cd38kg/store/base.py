@@ -74,6 +74,11 @@ class KnowledgeStore(Protocol):
         """Where the store is, for messages."""
         ...
 
+    def writable_copy(self) -> pyoxigraph.Store:
+        """A copy of the store that graphs can be added to (the derived strategies a query
+        joins) without changing the store itself."""
+        ...
+
 
 def dataset_over(store: pyoxigraph.Store) -> Dataset:
     """An rdflib Dataset view of a pyoxigraph store; its default graph is the union of the named graphs."""
@@ -114,6 +119,10 @@ def _term(term: Any) -> Any:
     return ox.NamedNode(term) if type(term) is str else to_ox(term)
 
 
-def copy_graphs(source: pyoxigraph.Store, target: pyoxigraph.Store) -> None:
-    """Every quad of ``source`` into ``target``, in bulk."""
+def memory_copy(source: pyoxigraph.Store) -> pyoxigraph.Store:
+    """Every quad of ``source`` in a new in-memory store, in bulk."""
+    import pyoxigraph
+
+    target = pyoxigraph.Store()
     target.bulk_extend(source.quads_for_pattern(None, None, None, None))
+    return target

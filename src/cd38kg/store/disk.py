@@ -1,7 +1,10 @@
 """An on-disk Oxigraph store (``--store DIR``): load once, reopen in well under a second.
 
 ``DIR/oxigraph`` is an ordinary Oxigraph database (RocksDB), so the Oxigraph server can
-serve the same directory (``oxigraph serve-read-only --location DIR/oxigraph``).
+serve the same directory (``oxigraph serve-read-only --location DIR/oxigraph``). A query that
+joins the engine's derived strategies gets a writable copy made as a RocksDB checkpoint
+(``DIR/scratch-*``: hard links to the same files, made in milliseconds instead of copying
+hundreds of thousands of quads), removed when the command ends.
 ``DIR/cd38kg-store.json`` records the fingerprint of the inputs it was loaded from; a
 store loaded from other inputs (another ``--extra``, an edited file, a newer cd38kg) is
 emptied and loaded again, and the manifest is removed first so a load broken off halfway
@@ -11,6 +14,10 @@ several commands (and a server) can read it at once.
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +31,8 @@ if TYPE_CHECKING:
 
 MANIFEST = "cd38kg-store.json"
 DATA = "oxigraph"
+#: Writable checkpoints of ``DATA`` (see :meth:`DiskStore.writable_copy`).
+SCRATCH = "scratch-"
 
 
 class DiskStore:
@@ -40,7 +49,8 @@ class DiskStore:
         if self.directory.exists() and not self.directory.is_dir():
             raise Cd38kgError(f"--store {self.directory}: not a directory")
         if self.directory.is_dir():
-            foreign = sorted(p.name for p in self.directory.iterdir() if p.name not in (MANIFEST, DATA))
+            foreign = sorted(p.name for p in self.directory.iterdir()
+                             if p.name not in (MANIFEST, DATA) and not p.name.startswith(SCRATCH))
             if foreign:
                 raise Cd38kgError(f"--store {self.directory}: not a cd38kg store (it holds {foreign[0]!r}"
                                   f"{' and more' if len(foreign) > 1 else ''}); give a new or empty directory")
@@ -73,6 +83,8 @@ class DiskStore:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             (self.directory / MANIFEST).unlink(missing_ok=True)
+            for scratch in self.directory.glob(SCRATCH + "*"):  # left by commands that were killed
+                shutil.rmtree(scratch, ignore_errors=True)
             self._store = pyoxigraph.Store(str(self.directory / DATA))
             self._store.clear()
         except OSError as err:
@@ -87,6 +99,21 @@ class DiskStore:
     def describe(self) -> str:
         return str(self.directory)
 
+    def writable_copy(self) -> pyoxigraph.Store:
+        """A checkpoint of the store in ``DIR/scratch-*`` (hard links: the same filesystem, no
+        copying), opened for writing; it is removed when this process (not a worker forked
+        from it) ends."""
+        import pyoxigraph
+
+        try:
+            scratch = Path(tempfile.mkdtemp(prefix=SCRATCH, dir=self.directory))
+            self.oxigraph.backup(str(scratch / DATA))
+            copy = pyoxigraph.Store(str(scratch / DATA))
+        except OSError as err:
+            raise Cd38kgError(f"cannot make a working copy of the store in {self.directory}: {_first_line(err)}") from None
+        atexit.register(_remove_scratch, scratch, os.getpid())
+        return copy
+
     def _manifest(self) -> Manifest | None:
         path = self.directory / MANIFEST
         if not path.is_file():
@@ -96,6 +123,12 @@ class DiskStore:
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise Cd38kgError(f"--store {self.directory}: unreadable {MANIFEST} ({_first_line(err)}); "
                               "delete the directory to start again") from None
+
+
+def _remove_scratch(scratch: Path, owner: int) -> None:
+    """Remove a checkpoint, from the process that made it only (a forked worker ends too)."""
+    if os.getpid() == owner:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _first_line(err: BaseException) -> str:

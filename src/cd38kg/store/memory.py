@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Manifest
+from .base import Manifest, memory_copy
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -42,3 +42,6 @@ class MemoryStore:
 
     def describe(self) -> str:
         return "memory"
+
+    def writable_copy(self) -> pyoxigraph.Store:
+        return memory_copy(self._store)

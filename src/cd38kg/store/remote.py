@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Cd38kgError
 from ..progress import step
 from ..vocab import CD38, OWL, RDF, RDFS
-from .base import Manifest
+from .base import Manifest, memory_copy
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -108,6 +108,9 @@ class RemoteStore:
 
     def describe(self) -> str:
         return self.url
+
+    def writable_copy(self) -> pyoxigraph.Store:
+        return memory_copy(self.oxigraph)
 
     # -- what is fetched ------------------------------------------------------------------
 
