@@ -106,3 +106,28 @@ def test_a_source_that_is_no_iri_is_refused_with_its_line(tmp_path, cache_home):
     with pytest.raises(InputFileError) as err:
         KnowledgeBase.load(extras=[extra])
     assert err.value.line == 2 and "not a valid IRI" in err.value.reason
+
+
+def test_a_pickled_name_index_resolves_as_the_one_it_was_made_from():
+    """The name index is cached as plain rows (entities are made when asked for): it must still
+    resolve, refuse and suggest exactly as the index built from the facts."""
+    import pickle
+
+    from cd38kg.errors import AmbiguousEntityError, UnknownEntityError
+    from cd38kg.knowledge.names import NameIndex
+
+    kb = KnowledgeBase.load()
+    fresh = NameIndex(kb.facts.entities.values())
+    cached = pickle.loads(pickle.dumps(fresh, protocol=5))
+    assert len(cached.entities) == len(fresh.entities) and not cached.entities._built
+    for name in ("daratumumab", "Darzalex", "kb:atra", "CHEBI:15367", "NK cells", "hgnc:1667"):
+        assert cached.resolve(name) == fresh.resolve(name)
+    assert cached.suggest("daratumumabb") == fresh.suggest("daratumumabb")
+    with pytest.raises(UnknownEntityError):
+        cached.resolve("no such drug at all")
+    ambiguous = next((key for key, iris in fresh._keys.items() if len(iris) > 1), None)
+    if ambiguous is not None:
+        with pytest.raises(AmbiguousEntityError):
+            cached.resolve(ambiguous)
+    cached.add(kb.entity("ATRA"))  # adding an entity again changes nothing
+    assert cached.candidates("ATRA") == fresh.candidates("ATRA")

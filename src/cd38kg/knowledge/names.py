@@ -11,7 +11,8 @@ import difflib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from typing import Any
 
 from ..errors import AmbiguousEntityError, NameTooLongError, UnknownEntityError, WrongKindError
 from ..model import Entity
@@ -70,15 +71,57 @@ def expand(name: str) -> str | None:
     return None
 
 
+class EntityRows(MutableMapping[str, Entity]):
+    """IRI -> entity, kept as plain rows and made into :class:`Entity` objects when asked for:
+    a cached index of 450,000 entities then reads back in a fraction of the time, and a query
+    that resolves two names builds two."""
+
+    def __init__(self, rows: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str]]) -> None:
+        self._rows = rows
+        self._built: dict[str, Entity] = {}
+
+    def __getitem__(self, iri: str) -> Entity:
+        entity = self._built.get(iri)
+        if entity is None:
+            label, synonyms, types, xrefs, curie_ = self._rows[iri]
+            entity = self._built[iri] = Entity(iri, label, synonyms, types, xrefs, curie_)
+        return entity
+
+    def __setitem__(self, iri: str, entity: Entity) -> None:
+        self._rows[iri] = (entity.label, entity.synonyms, entity.types, entity.xrefs, entity.curie)
+        self._built[iri] = entity
+
+    def __delitem__(self, iri: str) -> None:
+        del self._rows[iri]
+        self._built.pop(iri, None)
+
+    def __contains__(self, iri: object) -> bool:
+        return iri in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __reduce__(self) -> tuple[type[EntityRows], tuple[dict[str, Any]]]:
+        return (EntityRows, (self._rows,))
+
+
 class NameIndex:
     """Every way of naming each entity, mapped to the entities it can mean."""
 
     def __init__(self, entities: Iterable[Entity]) -> None:
-        self.entities: dict[str, Entity] = {}
-        self._keys: dict[str, set[str]] = {}
+        self.entities = EntityRows({})
+        #: normalised name -> the IRIs it names (tuples: they pickle several times faster than sets)
+        self._keys: dict[str, tuple[str, ...]] = {}
         self._trigram_index: dict[str, set[str]] | None = None
         for entity in entities:
             self.add(entity)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the near-match index, which is rebuilt on the first near-match search."""
+        return {"entities": self.entities, "_keys": self._keys, "_trigram_index": None}
 
     @property
     def _by_trigram(self) -> dict[str, set[str]]:
@@ -102,10 +145,14 @@ class NameIndex:
         for name in (entity.label, *entity.synonyms, *entity.xrefs, *local_ids):
             if name:
                 key = normalize(name)
-                if key not in self._keys and self._trigram_index is not None:
-                    for gram in trigrams(key):
-                        self._trigram_index.setdefault(gram, set()).add(key)
-                self._keys.setdefault(key, set()).add(entity.iri)
+                found = self._keys.get(key)
+                if found is None:
+                    self._keys[key] = (entity.iri,)
+                    if self._trigram_index is not None:
+                        for gram in trigrams(key):
+                            self._trigram_index.setdefault(gram, set()).add(key)
+                elif entity.iri not in found:
+                    self._keys[key] = (*found, entity.iri)
 
     def candidates(self, name: str) -> set[str]:
         """IRIs that ``name`` can mean (exact on IRI/CURIE, normalised on names)."""
@@ -115,11 +162,11 @@ class NameIndex:
         if iri and iri in self.entities:
             return {iri}
         key = normalize(name)
-        found = self._keys.get(key) or self._keys.get(singular(key)) or set()
+        found = self._keys.get(key) or self._keys.get(singular(key)) or ()
         if not found and looks_like_identifier(name):
             # Another spelling of a standard identifier (NCT:NCT…, UniProtKB:…, CVCL_…).
             standard = standard_curie(name)
-            found = self._keys.get(normalize(standard)) or set() if standard else set()
+            found = self._keys.get(normalize(standard)) or () if standard else ()
         return set(found)
 
     def resolve(self, name: str, role: str = "entity",
