@@ -118,21 +118,16 @@ class KnowledgeBase:
         (loaded with the knowledge base; no fact is read from it) and, when asked,
         ``graph/derived`` (the strategies against the resistance mechanisms in ``derived_for``,
         or all of them); queried with the union of them as the default graph. With derived
-        strategies, the backend's writable copy of the store
-        (:meth:`cd38kg.store.base.KnowledgeStore.writable_copy`: a checkpoint for the on-disk
+        strategies, the backend's copy of the store with that graph added
+        (:meth:`cd38kg.store.base.KnowledgeStore.copy_with`: a checkpoint for the on-disk
         store), so the engine's own store never holds its own conclusions; without, the
         knowledge base's own store.
         """
-        import pyoxigraph
-
         from .vocab import DERIVED_GRAPH
 
         if not include_derived:
             return self.store.oxigraph
-        full = self.store.writable_copy()
-        full.bulk_load(self.derived_ntriples(derived_for), pyoxigraph.RdfFormat.N_TRIPLES,
-                       to_graph=pyoxigraph.NamedNode(DERIVED_GRAPH))
-        return full
+        return self.store.copy_with(self.derived_ntriples(derived_for), DERIVED_GRAPH)
 
     def sparql_dataset(self, include_derived: bool = True) -> Dataset:
         """:meth:`sparql_store` as an rdflib Dataset whose default graph is the union of the named graphs."""

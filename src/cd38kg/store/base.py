@@ -74,9 +74,9 @@ class KnowledgeStore(Protocol):
         """Where the store is, for messages."""
         ...
 
-    def writable_copy(self) -> pyoxigraph.Store:
-        """A copy of the store that graphs can be added to (the derived strategies a query
-        joins) without changing the store itself."""
+    def copy_with(self, ntriples: bytes, graph: str) -> pyoxigraph.Store:
+        """A copy of the store with one more named graph (the derived strategies a query
+        joins), leaving the store itself as it was."""
         ...
 
 
@@ -119,10 +119,12 @@ def _term(term: Any) -> Any:
     return ox.NamedNode(term) if type(term) is str else to_ox(term)
 
 
-def memory_copy(source: pyoxigraph.Store) -> pyoxigraph.Store:
-    """Every quad of ``source`` in a new in-memory store, in bulk."""
+def memory_copy_with(source: pyoxigraph.Store, ntriples: bytes, graph: str) -> pyoxigraph.Store:
+    """Every quad of ``source`` and the N-Triples ``ntriples`` in ``graph``, in a new in-memory
+    store, in bulk."""
     import pyoxigraph
 
     target = pyoxigraph.Store()
     target.bulk_extend(source.quads_for_pattern(None, None, None, None))
+    target.bulk_load(ntriples, pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(graph))
     return target

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 MANIFEST = "cd38kg-store.json"
 DATA = "oxigraph"
-#: Writable checkpoints of ``DATA`` (see :meth:`DiskStore.writable_copy`).
+#: Checkpoints of ``DATA`` with a graph added (see :meth:`DiskStore.copy_with`).
 SCRATCH = "scratch-"
 
 
@@ -99,20 +99,24 @@ class DiskStore:
     def describe(self) -> str:
         return str(self.directory)
 
-    def writable_copy(self) -> pyoxigraph.Store:
+    def copy_with(self, ntriples: bytes, graph: str) -> pyoxigraph.Store:
         """A checkpoint of the store in ``DIR/scratch-*`` (hard links: the same filesystem, no
-        copying), opened for writing; it is removed when this process (not a worker forked
-        from it) ends."""
+        copying) with ``graph`` added, reopened read-only: a store open for writing has RocksDB
+        threads that a query worker forked from this process could deadlock on. The checkpoint
+        is removed when this process (not a worker forked from it) ends."""
         import pyoxigraph
 
         try:
             scratch = Path(tempfile.mkdtemp(prefix=SCRATCH, dir=self.directory))
+            atexit.register(_remove_scratch, scratch, os.getpid())
             self.oxigraph.backup(str(scratch / DATA))
-            copy = pyoxigraph.Store(str(scratch / DATA))
+            writable = pyoxigraph.Store(str(scratch / DATA))
+            writable.bulk_load(ntriples, pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(graph))
+            writable.flush()
+            del writable  # closed: RocksDB allows one writer, and the reader below must see it all
+            return pyoxigraph.Store.read_only(str(scratch / DATA))
         except OSError as err:
             raise Cd38kgError(f"cannot make a working copy of the store in {self.directory}: {_first_line(err)}") from None
-        atexit.register(_remove_scratch, scratch, os.getpid())
-        return copy
 
     def _manifest(self) -> Manifest | None:
         path = self.directory / MANIFEST

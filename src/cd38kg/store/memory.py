@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Manifest, memory_copy
+from .base import Manifest, memory_copy_with
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -43,5 +43,5 @@ class MemoryStore:
     def describe(self) -> str:
         return "memory"
 
-    def writable_copy(self) -> pyoxigraph.Store:
-        return memory_copy(self._store)
+    def copy_with(self, ntriples: bytes, graph: str) -> pyoxigraph.Store:
+        return memory_copy_with(self._store, ntriples, graph)

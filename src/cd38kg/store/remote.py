@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Cd38kgError
 from ..progress import step
 from ..vocab import CD38, OWL, RDF, RDFS
-from .base import Manifest, memory_copy
+from .base import Manifest, memory_copy_with
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -109,8 +109,8 @@ class RemoteStore:
     def describe(self) -> str:
         return self.url
 
-    def writable_copy(self) -> pyoxigraph.Store:
-        return memory_copy(self.oxigraph)
+    def copy_with(self, ntriples: bytes, graph: str) -> pyoxigraph.Store:
+        return memory_copy_with(self.oxigraph, ntriples, graph)
 
     # -- what is fetched ------------------------------------------------------------------
 
