@@ -64,8 +64,8 @@ class KnowledgeBase:
 
     @cached_property
     def _ready_path(self) -> Path | None:
-        """Where the default engine of this knowledge base is cached, ready to answer:
-        rebuilding it is most of a cached question's time on a large extension. Keyed
+        """Where the default engine of this knowledge base is cached with its name index, ready
+        to answer: rebuilding it is most of a cached question's time on a large extension. Keyed
         by the inputs and the code that builds them; only for inputs the store fingerprints
         (not a SPARQL endpoint, whose content can change under the same address)."""
         import hashlib
@@ -102,12 +102,13 @@ class KnowledgeBase:
 
     @property
     def dataset(self) -> Dataset:
-        """The knowledge Dataset (named graphs curated, asserted, inferred, and the claims apart in theirs)."""
+        """An rdflib view of the store: the knowledge graphs (curated, asserted, inferred) and the
+        literature claims in ``graph/claims``; facts are read from the knowledge graphs only."""
         return self._loaded.dataset
 
     @property
     def claims_graph(self) -> Any:
-        """The literature-claims graph, kept out of :attr:`dataset`."""
+        """The literature claims as a graph of their own (the store holds them too, in ``graph/claims``)."""
         return self._loaded.claims
 
     def sparql_store(self, include_derived: bool = True, derived_for: Iterable[str] | None = None) -> pyoxigraph.Store:
