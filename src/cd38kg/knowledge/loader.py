@@ -220,11 +220,12 @@ def add_claims(ox: pyoxigraph.Store) -> None:
 
 
 def read_claims() -> pyoxigraph.Store:
-    """The literature claims in a store of their own, under the fixed ``graph/claims`` IRI."""
+    """The literature claims in a store of their own, under the fixed ``graph/claims`` IRI
+    (read without filling the knowledge base's store: labelling a hypothesis needs no more)."""
     import pyoxigraph
 
     claims_store = pyoxigraph.Store()
-    load_into(claims_store, claims_file(), CLAIMS_GRAPH)
+    add_claims(claims_store)
     return claims_store
 
 

@@ -2,7 +2,7 @@
 
 ``DIR/oxigraph`` is an ordinary Oxigraph database (RocksDB), so the Oxigraph server can
 serve the same directory (``oxigraph serve-read-only --location DIR/oxigraph``). A query that
-joins the engine's derived strategies gets a writable copy made as a RocksDB checkpoint
+joins the engine's derived strategies reads a RocksDB checkpoint with that graph added
 (``DIR/scratch-*``: hard links to the same files, made in milliseconds instead of copying
 hundreds of thousands of quads), removed when the command ends.
 ``DIR/cd38kg-store.json`` records the fingerprint of the inputs it was loaded from; a
