@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cd38kg import KnowledgeBase
 from cd38kg.errors import Cd38kgError
 from cd38kg.serialize import explain_json, hypotheses_json
 
@@ -25,6 +26,26 @@ def test_info_counts(kb):
     assert info["per_kind"]["resistance"] >= 10
     assert set(info["per_evidence_level"]) >= {"in vitro", "ex vivo", "phase 2"}
     assert len(info["per_source"]) == 3
+
+
+def test_info_reopened_reads_its_cached_counts(kb, monkeypatch):
+    """A reopened knowledge base reports the same counts without reading a fact again."""
+    expected = kb.info()
+    reopened = KnowledgeBase.load(with_engine=False)
+    monkeypatch.setattr(KnowledgeBase, "_summary", lambda self: pytest.fail("counted the facts again"))
+    assert reopened.info() == expected
+
+
+def test_changed_claims_fill_the_store_again(tmp_path, monkeypatch):
+    """The store holds the claims (graph/claims), so a changed claims file is a new knowledge base."""
+    from cd38kg.knowledge import loader
+    from cd38kg.resources import claims_file
+
+    before = loader.load(bundled_data=False).manifest.key
+    edited = tmp_path / "claims.ttl"
+    edited.write_bytes(claims_file().read_bytes() + b"\n# one more line\n")
+    monkeypatch.setattr(loader, "claims_file", lambda: edited)
+    assert loader.load(bundled_data=False).manifest.key != before
 
 
 def test_entities_filter_and_search(kb):

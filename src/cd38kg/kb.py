@@ -65,9 +65,13 @@ class KnowledgeBase:
     @cached_property
     def _ready_path(self) -> Path | None:
         """Where the default engine of this knowledge base is cached with its name index, ready
-        to answer: rebuilding it is most of a cached question's time on a large extension. Keyed
-        by the inputs and the code that builds them; only for inputs the store fingerprints
-        (not a SPARQL endpoint, whose content can change under the same address)."""
+        to answer: rebuilding it is most of a cached question's time on a large extension."""
+        return self._cache_path("ready", "pickle")
+
+    def _cache_path(self, kind: str, suffix: str) -> Path | None:
+        """A cache file for what this knowledge base computes, keyed by the inputs and the code;
+        only for inputs the store fingerprints (not a SPARQL endpoint, whose content can change
+        under the same address)."""
         import hashlib
 
         from .knowledge.loader import code_key
@@ -76,7 +80,7 @@ class KnowledgeBase:
         if not self._loaded.manifest.key or not self._loaded.held or not self._loaded.held.loads_inputs:
             return None
         key = hashlib.sha256(f"{self._loaded.manifest.key}\0{code_key('derived')}".encode()).hexdigest()
-        return cache_dir() / f"ready-{key}.pickle"
+        return cache_dir() / f"{kind}-{key}.{suffix}"
 
     @classmethod
     def load(cls, extras: Iterable[str | Path] = (), reason: ReasonMode = "cache",
@@ -272,7 +276,32 @@ class KnowledgeBase:
     # -- summary --------------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
-        """What the knowledge base holds: counts per kind, per class, per source and evidence level."""
+        """What the knowledge base holds: counts per kind, per class, per source and evidence level.
+
+        Counting reads every entity and finding (seconds with a million statements), so the
+        counts are cached per knowledge base like the engine, and reopening a store costs no
+        more than fingerprinting its inputs."""
+        import json
+
+        path = self._cache_path("summary", "json")
+        try:
+            summary = json.loads(path.read_text()) if path else None
+        except (OSError, ValueError):
+            summary = None
+        if not isinstance(summary, dict):
+            summary = self._summary()
+            if path:
+                from .store import write_text
+
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    write_text(json.dumps(summary), path)
+                except (OSError, Cd38kgError):
+                    pass  # an unwritable cache only costs the next run the counting
+        return {**summary, "extras": [str(p) for p in self.extras]}
+
+    def _summary(self) -> dict[str, Any]:
+        """The counts :meth:`info` reports, from the store and the facts."""
         facts = self.facts
         per_kind = Counter(self.kind_of(e) for e in facts.entities.values())
         per_class: Counter[str] = Counter()
@@ -289,7 +318,6 @@ class KnowledgeBase:
             "findings": len(facts.findings),
             "claims": len(self.claims),
             "conflicts": len(conflicts),
-            "extras": [str(p) for p in self.extras],
             "per_kind": dict(sorted(per_kind.items())),
             "per_class": dict(sorted(per_class.items())),
             "per_source": dict(sorted(per_source.items())),

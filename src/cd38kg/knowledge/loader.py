@@ -161,7 +161,9 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         added = [(path, read_text(path)) for path in extras]
         inputs = ([] if bundled_data else [("bundled:schema-only", b"")]) + [(p.name, t.encode()) for p, t in bundled]
         inputs_key = fingerprint(inputs + [(f"extra:{p.name}", t.encode()) for p, t in added])
-        key = fingerprint([("inputs", inputs_key.encode()), ("code", code_key("facts").encode())])
+        # the claims are in the store too (graph/claims): a changed claims file fills it again
+        key = fingerprint([("inputs", inputs_key.encode()), ("claims", claims_file().read_bytes()),
+                           ("code", code_key("facts").encode())])
         manifest = None if reason == "always" else store.holding(key)
         known = None if reason == "always" else _cached_manifest(key)
         if manifest is None and known is not None and store.fills_on_demand:
