@@ -219,11 +219,16 @@ def test_resistance_impairment_is_derived_through_the_chain(run, dataset):
 
 def test_resistance_query_uses_every_signed_relation_with_its_sign(dataset):
     text = load_query("resistance-mechanisms").text
-    signs = {}
-    for sign in ("-1", "1"):
-        match = re.search(r"\?resistance\s+\(([^)]*)\)\s+\?node \.\s+BIND\(" + sign + r" AS \?sign\) "
-                          r"BIND\(1 AS \?steps\)", text)
-        signs[sign] = {p.strip().replace("cd38:", "https://w3id.org/cd38kg/vocab#") for p in match.group(1).split("|")}
+
+    def iris(names: str) -> frozenset[str]:
+        return frozenset(n.strip().replace("cd38:", "https://w3id.org/cd38kg/vocab#") for n in names.split(","))
+
+    # Each step of a chain is one pattern restricted to the causal relations; the lowering ones flip the sign.
+    steps = {iris(m) for m in re.findall(r"FILTER\(\?p\d IN \(([^)]*)\)\)", text)}
+    lowering = {iris(m) for m in re.findall(r"IF\(\?p\d IN \(([^)]*)\), -1, 1\)", text)}
+    assert len(steps) == 1 and len(lowering) == 1, "every step must use the same relations and signs"
+    (causal,), (negative,) = steps, lowering
+    signs = {"-1": set(negative), "1": set(causal - negative)}
     ontology = {}
     # Signed relations keep or flip the sign; the unsigned part-of link (a subpopulation's change
     # is its population's change) keeps it.
