@@ -45,7 +45,14 @@ class KnowledgeBase:
         self._loaded = loaded
         ready = self._ready() if with_engine else None
         self._engine: Engine | None = ready[0] if ready else None
-        self.names: NameIndex = ready[1] if ready else loaded.names
+        self._names: NameIndex | None = ready[1] if ready else None
+
+    @property
+    def names(self) -> NameIndex:
+        """Name resolution, read on first use (``info`` never needs it)."""
+        if self._names is None:
+            self._names = self._loaded.names
+        return self._names
 
     @property
     def facts(self) -> Facts:
