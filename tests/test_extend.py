@@ -72,7 +72,7 @@ def test_cached_facts_and_engine_equal_freshly_built_ones(cache_home):
     assert second._loaded.fill is not None
     assert len(second.dataset) == len(first.dataset)
     expected = first.explain("daratumumab + ATRA", "CD38 downregulation")  # builds and caches the engine
-    assert list((cache_home / "cd38kg").glob("ready-*.pickle")), "the engine was cached"
+    assert list((cache_home / "cd38kg").glob("ready-*.engine")), "the engine was cached"
     third = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"])
     assert third._engine is not None and third._loaded._facts is third._engine.facts, "the ready engine brings its facts"
     lazy = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv"], with_engine=False)

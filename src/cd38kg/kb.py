@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from .engine.explain import Engine, Explainer, split_roles
 from .engine.graph import statement_index
 from .engine.scoring import ScoringWeights
+from .engine.stored import read_engine, write_engine
 from .errors import Cd38kgError, WrongKindError, article
 from .knowledge.facts import Claim, Facts, select_claims
 from .knowledge.loader import Loaded, ReasonMode, load
 from .knowledge.names import NameIndex, curie, expand, normalize
 from .model import Entity, ExplainResult, Hypothesis
-from .pickles import read_pickle, write_pickle
 from .vocab import CD38, KIND_ALIASES, KINDS, OWL
 
 if TYPE_CHECKING:
@@ -60,11 +60,11 @@ class KnowledgeBase:
         return self._loaded.facts
 
     def _ready(self) -> tuple[Engine, NameIndex] | None:
-        """The default engine as cached for this knowledge base with its name index (pickled
-        together, so they share the entities; the engine brings the facts), or None."""
-        ready = read_pickle(self._ready_path) if self._ready_path else None
-        if not (isinstance(ready, tuple) and len(ready) == 2 and isinstance(ready[0], Engine)
-                and isinstance(ready[1], NameIndex)):
+        """The default engine as cached for this knowledge base with its name index (stored
+        together, so they share the entities; the engine brings the facts), or None. Read in
+        parts (:mod:`cd38kg.engine.stored`): a question reads the edges it walks."""
+        ready = read_engine(self._ready_path) if self._ready_path else None
+        if ready is None:
             return None
         self._loaded._facts = ready[0].facts
         return ready
@@ -73,7 +73,7 @@ class KnowledgeBase:
     def _ready_path(self) -> Path | None:
         """Where the default engine of this knowledge base is cached with its name index, ready
         to answer: rebuilding it is most of a cached question's time on a large extension."""
-        return self._cache_path("ready", "pickle")
+        return self._cache_path("ready", "engine")
 
     def _cache_path(self, kind: str, suffix: str) -> Path | None:
         """A cache file for what this knowledge base computes, keyed by the inputs and the code;
@@ -353,7 +353,7 @@ class KnowledgeBase:
             if self._engine is None:
                 self._engine = Engine(self.facts)
                 if self._ready_path:  # before any question fills the engine's own caches
-                    write_pickle((self._engine, self.names), self._ready_path)
+                    write_engine(self._engine, self.names, self._ready_path)
             return self._engine
         return Engine(self.facts, weights, keys, finding_ids)
 

@@ -27,7 +27,7 @@ The derivation, for antibody A, partner(s) P and resistance R:
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from copy import copy
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -143,19 +143,24 @@ class Engine:
         self.weights = weights or ScoringWeights()
         with bulk_objects():  # everything built here lives as long as the engine
             index = statement_index(facts)  # computed once: the edges and the disputes both read it
-            self.edges = build_edges(facts, index, self.weights, without, without_findings)
-            self.paths = PathIndex(self.edges)
+            edges = build_edges(facts, index, self.weights, without, without_findings)
+            self.paths = PathIndex(edges)
             self.agents = agent_nodes(facts)
             self.resistances = nodes_of_kind(facts, CD38.ResistanceMechanism)
             self.patient_factors = nodes_of_kind(facts, CD38.PatientFactor)
             self.antibodies = nodes_of_kind(facts, CD38.AntiCD38Antibody)
             self._disputes = self._negative_statements(index, without_findings or set())
             self._parents: dict[str, set[str]] = defaultdict(set)
-            for edge in self.edges:
+            for edge in edges:
                 if edge.relation.is_part_of:
                     self._parents[edge.source].add(edge.target)
             self._scarce = self._expressed_at(CD38.LowExpression, CD38.NoExpression)
             self._abundant = self._expressed_at(CD38.HighExpression, CD38.VeryHighExpression)
+            # What questions read of the findings, gathered now so that a question never scans
+            # them all: each antibody's own findings, and the findings of marked conflicts.
+            self.own_findings = Counter(f.subject for f in facts.findings if f.subject in self.antibodies)
+            conflicted = set(facts.conflicts).union(o for pairs in facts.conflicts.values() for o, _ in pairs)
+            self.findings_by_iri = {f.iri: f for f in facts.findings if f.iri in conflicted}
             self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
             self._blocks: dict[str, tuple[set[str], set[str]]] = {}
             self._closed: dict[str, frozenset[str]] = {}
@@ -172,6 +177,11 @@ class Engine:
                     src, dst = (o, s) if relation.reverse else (s, o)
                     disputes[(src, dst)].append((relation.sign or 1, support))
         return disputes
+
+    @property
+    def edges(self) -> list[Edge]:
+        """Every causal edge, in statement order."""
+        return self.paths.edges()
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -244,10 +254,6 @@ class Engine:
         :meth:`closed_to_paths`): distances to a mechanism around them bound every question's
         search, computed once instead of once per antibody."""
         return frozenset((self.agents - self.antibodies) | self.resistances | self.patient_factors)
-
-    @cached_property
-    def findings_by_iri(self) -> dict[str, Any]:
-        return {f.iri: f for f in self.facts.findings}
 
     def judge(self, antibody: str, partners: list[str], resistance: str) -> Judgement:
         """The verdict, score and evidence for a combination, before anything is put into words

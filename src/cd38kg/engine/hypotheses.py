@@ -35,7 +35,7 @@ PROPOSALS = ("counters", "switch")
 
 def candidate_partners(kb: KnowledgeView, engine: Engine) -> list[str]:
     """Agents other than anti-CD38 antibodies that have at least one causal edge."""
-    return sorted(a for a in engine.agents - engine.antibodies if engine.paths.out_edges(a))
+    return sorted(a for a in engine.agents - engine.antibodies if engine.paths.successors(a))
 
 
 def reachable_partners(kb: KnowledgeView, engine: Engine, antibody: str, resistance: str) -> list[str]:
@@ -79,11 +79,7 @@ def default_antibody(kb: KnowledgeView, engine: Engine, resistance: str) -> str 
                 if not kb.facts.is_a(a, CD38.FcEngineeredAntibody) and engine.impairments(a, resistance)[0]]
     if not clinical:
         return None
-    own_findings: dict[str, int] = defaultdict(int)
-    for finding in kb.facts.findings:
-        if finding.subject in clinical:
-            own_findings[finding.subject] += 1
-    return min(clinical, key=lambda a: (-own_findings[a], kb.facts.label(a).casefold()))
+    return min(clinical, key=lambda a: (-engine.own_findings[a], kb.facts.label(a).casefold()))
 
 
 def rank_hypotheses(kb: KnowledgeView, resistance: Entity, antibody: Entity | None = None, top: int | None = 10,

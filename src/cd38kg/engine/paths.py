@@ -9,7 +9,7 @@ following the rule documented in :mod:`cd38kg.engine.scoring`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from math import prod
@@ -100,24 +100,50 @@ class PathIndex:
     """
 
     def __init__(self, edges: Iterable[Edge]) -> None:
-        self._succ: dict[str, list[str]] = {}
-        self._pred: dict[str, list[str]] = {}
+        self._succ: Mapping[str, Sequence[str]] = {}
+        self._pred: Mapping[str, Sequence[str]] = {}
         #: the edges between two nodes, one per relation (as the multigraph keys them)
-        self._between: dict[tuple[str, str], dict[str, Edge]] = {}
+        self._between: Mapping[tuple[str, str], dict[str, Edge]] = {}
+        succ: dict[str, list[str]] = {}
+        pred: dict[str, list[str]] = {}
+        between: dict[tuple[str, str], dict[str, Edge]] = {}
+        self._succ, self._pred, self._between = succ, pred, between
         for edge in edges:
             u, v = edge.source, edge.target
-            parallel = self._between.get((u, v))
+            parallel = between.get((u, v))
             if parallel is None:
-                parallel = self._between[(u, v)] = {}
-                self._succ.setdefault(u, []).append(v)
-                self._pred.setdefault(u, [])
-                self._succ.setdefault(v, [])
-                self._pred.setdefault(v, []).append(u)
+                parallel = between[(u, v)] = {}
+                succ.setdefault(u, []).append(v)
+                pred.setdefault(u, [])
+                succ.setdefault(v, [])
+                pred.setdefault(v, []).append(u)
             parallel[edge.relation.iri] = edge
         self._to_target: dict[tuple[str, int, frozenset[str]], dict[str, int]] = {}
 
+    @classmethod
+    def stored(cls, succ: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]],
+               between: Mapping[tuple[str, str], dict[str, Edge]]) -> PathIndex:
+        """An index over adjacency and edges kept elsewhere (:mod:`cd38kg.engine.stored` reads
+        them from disk as the search reaches them)."""
+        index = cls(())
+        index._succ, index._pred, index._between = succ, pred, between
+        return index
+
     def __contains__(self, node: str) -> bool:
         return node in self._succ
+
+    def nodes(self) -> Iterable[str]:
+        return iter(self._succ)
+
+    def successors(self, node: str) -> Sequence[str]:
+        return self._succ.get(node, ())
+
+    def predecessors(self, node: str) -> Sequence[str]:
+        return self._pred.get(node, ())
+
+    def edges(self) -> list[Edge]:
+        """Every edge, in statement order (as :func:`cd38kg.engine.graph.build_edges` made them)."""
+        return sorted((e for node in self.nodes() for e in self.out_edges(node)), key=lambda e: e.key)
 
     def out_edges(self, node: str) -> list[Edge]:
         """The edges leaving ``node`` (none when it is not in the graph)."""

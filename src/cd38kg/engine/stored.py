@@ -1,0 +1,225 @@
+"""The default engine as cached on disk, read back in parts: a question reads what it walks.
+
+With a million statements, unpickling the whole engine took ten seconds, most of it
+re-creating edges and findings that one question never reaches. The cache is one file of
+sections. The *core* is read at once: the engine's small state, the name index, and the
+causal graph's topology as compressed sparse rows (node numbers in flat integer arrays,
+which read back in milliseconds). Each node's outgoing edges are read the first time a
+search reaches the node; the list of findings and of triples only if something asks for
+them (a question does not). The file is written once, atomically, and only read from the
+user's own cache (a pickle is as trusted as the code that wrote it).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import tempfile
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from functools import cached_property
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..pickles import bulk_objects
+from .explain import Engine
+from .paths import PathIndex
+
+if TYPE_CHECKING:
+    from ..knowledge.names import NameIndex
+    from .graph import Edge
+
+#: First bytes of the file; a file without them (an older cache) is a miss.
+MAGIC = b"cd38kg-engine/2\n"
+#: Engine attributes that are not stored: rebuilt from the sections, or caches filled by questions.
+_NOT_STORED = {"facts", "paths", "_impairments", "_blocks", "_closed", "_reference"}
+_SIZE = struct.Struct("<Q")
+
+
+def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
+    """Cache ``engine`` (as built, before any question) with its name index at ``path``. A cache
+    that cannot be written only costs the next run its time."""
+    nodes = list(engine.paths.nodes())
+    number = {node: i for i, node in enumerate(nodes)}
+    shards = bytearray()
+    shard_offsets = array("q", [0])
+    for node in nodes:
+        shards += pickle.dumps(engine.paths.out_edges(node), protocol=pickle.HIGHEST_PROTOCOL)
+        shard_offsets.append(len(shards))
+    facts = engine.facts
+    state = {k: v for k, v in vars(engine).items()
+             if k not in _NOT_STORED and not isinstance(getattr(type(engine), k, None), cached_property)}
+    core = {"facts": replace(facts, entities={}, findings=[], triples=[]), "names": names, "state": state,
+            "nodes": nodes, "succ": _rows(nodes, engine.paths.successors, number),
+            "pred": _rows(nodes, engine.paths.predecessors, number), "shards": shard_offsets.tobytes()}
+    sections = {"core": pickle.dumps(core, protocol=pickle.HIGHEST_PROTOCOL), "edges": bytes(shards),
+                "findings": pickle.dumps(list(facts.findings), protocol=pickle.HIGHEST_PROTOCOL),
+                "triples": pickle.dumps(list(facts.triples), protocol=pickle.HIGHEST_PROTOCOL)}
+    table, offset = {}, 0
+    for name, data in sections.items():
+        table[name] = (offset, len(data))
+        offset += len(data)
+    header = pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(MAGIC + _SIZE.pack(len(header)) + header)
+            for data in sections.values():
+                handle.write(data)
+        Path(tmp).replace(path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _rows(nodes: list[str], neighbours: Any, number: dict[str, int]) -> tuple[bytes, bytes]:
+    """Adjacency as compressed sparse rows: row i is ``targets[offsets[i]:offsets[i + 1]]``."""
+    offsets, targets = array("i", [0]), array("i")
+    for node in nodes:
+        targets.extend(number[n] for n in neighbours(node))
+        offsets.append(len(targets))
+    return offsets.tobytes(), targets.tobytes()
+
+
+def read_engine(path: Path) -> tuple[Engine, NameIndex] | None:
+    """The engine and name index cached at ``path``, or None when there is none or it cannot be
+    read (another version, a truncated file): the caller then builds it again."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return None
+    try:
+        if handle.read(len(MAGIC)) != MAGIC:
+            raise ValueError("not an engine cache")
+        (size,) = _SIZE.unpack(handle.read(_SIZE.size))
+        start, table = len(MAGIC) + _SIZE.size + size, pickle.loads(handle.read(size))  # noqa: S301
+        if os.fstat(handle.fileno()).st_size != start + sum(length for _, length in table.values()):
+            raise ValueError("the engine cache is incomplete")  # every later read then succeeds
+        sections = _Sections(handle, start, table)
+        with bulk_objects():
+            core = pickle.loads(sections.read("core"))  # noqa: S301 - our own cache, written above
+        names = core["names"]
+        nodes = core["nodes"]
+        number = {node: i for i, node in enumerate(nodes)}
+        succ = _Adjacency(nodes, number, *core["succ"])
+        pred = _Adjacency(nodes, number, *core["pred"])
+        between = _EdgesBetween(sections, number, array("q", core["shards"]))
+        facts = replace(core["facts"], entities=names.entities, findings=_OnDemand(sections, "findings"),
+                        triples=_OnDemand(sections, "triples"))
+    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError, struct.error,
+            AttributeError, ImportError):
+        handle.close()
+        return None
+    engine = Engine.__new__(Engine)
+    vars(engine).update(core["state"], facts=facts, paths=PathIndex.stored(succ, pred, between),
+                        _impairments={}, _blocks={}, _closed={}, _reference=None)
+    return engine, names
+
+
+class _Sections:
+    """Named byte ranges of the open cache file. The file stays open (a newer cache renamed
+    over it leaves this one readable) and is read at explicit offsets, never through a shared
+    file position, so the endpoint's forked workers can read it side by side."""
+
+    def __init__(self, handle: IO[bytes], start: int, table: dict[str, tuple[int, int]]) -> None:
+        self._handle, self._start, self._table = handle, start, table
+
+    def read(self, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        begin, size = self._table[name]
+        wanted = size - offset if length is None else length
+        data = os.pread(self._handle.fileno(), wanted, self._start + begin + offset)
+        if len(data) != wanted:
+            raise EOFError(f"the engine cache ends inside section {name}")
+        return data
+
+
+class _Adjacency(Mapping[str, Sequence[str]]):
+    """Node -> its neighbours, from compressed sparse rows."""
+
+    def __init__(self, nodes: list[str], number: dict[str, int], offsets: bytes, targets: bytes) -> None:
+        self._nodes, self._number = nodes, number
+        self._offsets, self._targets = array("i", offsets), array("i", targets)
+
+    def __getitem__(self, node: str) -> list[str]:
+        i = self._number[node]
+        nodes = self._nodes
+        return [nodes[j] for j in self._targets[self._offsets[i]:self._offsets[i + 1]]]
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._number
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
+class _EdgesBetween(Mapping[tuple[str, str], dict[str, "Edge"]]):
+    """(source, target) -> the edges between them by relation, reading each source node's
+    outgoing edges the first time any of them is asked for."""
+
+    def __init__(self, sections: _Sections, number: dict[str, int], offsets: array) -> None:
+        self._sections, self._number, self._offsets = sections, number, offsets
+        self._read: dict[str, dict[str, dict[str, Edge]]] = {}
+
+    def _from(self, source: str) -> dict[str, dict[str, Edge]]:
+        out = self._read.get(source)
+        if out is None:
+            i = self._number[source]
+            begin, end = self._offsets[i], self._offsets[i + 1]
+            out = {}
+            with bulk_objects():
+                for edge in pickle.loads(self._sections.read("edges", begin, end - begin)):  # noqa: S301
+                    out.setdefault(edge.target, {})[edge.relation.iri] = edge
+            self._read[source] = out
+        return out
+
+    def __getitem__(self, pair: tuple[str, str]) -> dict[str, Edge]:
+        return self._from(pair[0])[pair[1]]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((u, v) for u in self._number for v in self._from(u))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _OnDemand(Sequence[Any]):
+    """A list kept in a section of the cache, read on first use; pickled as a plain list."""
+
+    def __init__(self, sections: _Sections, name: str) -> None:
+        self._sections, self._name = sections, name
+        self._items: list[Any] | None = None
+
+    @property
+    def items(self) -> list[Any]:
+        if self._items is None:
+            with bulk_objects():
+                self._items = pickle.loads(self._sections.read(self._name))  # noqa: S301
+        return self._items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def __eq__(self, other: object) -> bool:
+        return self.items == (other.items if isinstance(other, _OnDemand) else other)
+
+    __hash__ = None  # type: ignore[assignment]  # a list, as far as equality goes
+
+    def __reduce__(self) -> tuple[type[list[Any]], tuple[list[Any]]]:
+        return (list, (self.items,))
+
+
+__all__ = ["read_engine", "write_engine"]

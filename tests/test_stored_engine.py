@@ -1,0 +1,63 @@
+"""The engine read back from its cache answers exactly as the engine that was built."""
+
+from __future__ import annotations
+
+import pytest
+
+from cd38kg.engine.explain import Engine
+from cd38kg.engine.hypotheses import rank_hypotheses
+from cd38kg.engine.stored import read_engine, write_engine
+from cd38kg.vocab import CD38
+
+
+@pytest.fixture(scope="module")
+def built_and_stored(kb, tmp_path_factory):
+    built = Engine(kb.facts)
+    path = tmp_path_factory.mktemp("engine") / "ready.engine"
+    write_engine(built, kb.names, path)
+    stored = read_engine(path)
+    assert stored is not None, "the cache was written and can be read"
+    return built, stored[0], path
+
+
+def test_stored_engine_holds_the_same_graph_and_facts(kb, built_and_stored):
+    built, stored, _ = built_and_stored
+    assert stored.edges == built.edges
+    assert stored.facts == built.facts
+    assert dict(stored.facts.entities) == kb.facts.entities
+
+
+def test_stored_engine_ranks_every_resistance_as_the_built_one(kb, built_and_stored):
+    built, stored, _ = built_and_stored
+    resistances = sorted(built.resistances)
+    assert len(resistances) >= 10
+    for iri in resistances:
+        resistance = kb.entity_of(iri)
+        expected = rank_hypotheses(kb, resistance, top=None, engine=built)
+        assert rank_hypotheses(kb, resistance, top=None, engine=stored) == expected, resistance.label
+
+
+def test_stored_engine_reads_only_the_edges_a_question_walks(kb, built_and_stored):
+    _, _, path = built_and_stored
+    engine, _ = read_engine(path)
+    engine.impairments(kb.entity("daratumumab").iri, kb.entity("CD38 downregulation").iri)
+    read = engine.paths._between._read
+    assert 0 < len(read) < len(list(engine.paths.nodes())), "some nodes' edges read, not all"
+    assert engine.facts.findings._items is None, "no question needs the list of every finding"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "last byte", "garbage", "empty"])
+def test_damaged_cache_is_a_miss(built_and_stored, tmp_path, damage):
+    _, _, path = built_and_stored
+    data = path.read_bytes()
+    broken = tmp_path / "broken.engine"
+    damaged = {"truncate": data[: len(data) // 3], "last byte": data[:-1],
+               "garbage": b"\x80\x05not a cache" * 50, "empty": b""}
+    broken.write_bytes(damaged[damage])
+    assert read_engine(broken) is None
+
+
+def test_antibody_and_class_facts_survive_the_round_trip(kb, built_and_stored):
+    built, stored, _ = built_and_stored
+    assert stored.own_findings == built.own_findings and stored.antibodies == built.antibodies
+    assert stored.facts.is_a(kb.entity("lenalidomide").iri, CD38.IMiD)
