@@ -27,6 +27,17 @@ def test_stored_engine_holds_the_same_graph_and_facts(kb, built_and_stored):
     assert dict(stored.facts.entities) == kb.facts.entities
 
 
+def test_stored_distances_to_the_mechanisms_are_the_walked_ones(built_and_stored):
+    built, stored, _ = built_and_stored
+    length = built.weights.max_path_length
+    mechanisms = {m for antibody in built.antibodies for m in built.reliance(antibody)}
+    assert len(mechanisms) >= 5
+    for mechanism in mechanisms:
+        remembered = stored.paths.distances_to(mechanism, length, stored.path_bound)
+        assert type(remembered) is not dict, "read from the cache, not walked again"
+        assert dict(remembered) == dict(built.paths.distances_to(mechanism, length, built.path_bound))
+
+
 def test_stored_engine_ranks_every_resistance_as_the_built_one(kb, built_and_stored):
     built, stored, _ = built_and_stored
     resistances = sorted(built.resistances)

@@ -118,7 +118,7 @@ class PathIndex:
                 succ.setdefault(v, [])
                 pred.setdefault(v, []).append(u)
             parallel[edge.relation.iri] = edge
-        self._to_target: dict[tuple[str, int, frozenset[str]], dict[str, int]] = {}
+        self._to_target: dict[tuple[str, int, frozenset[str]], Mapping[str, int]] = {}
 
     @classmethod
     def stored(cls, succ: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]],
@@ -153,7 +153,7 @@ class PathIndex:
         """The edges reaching ``node`` (none when it is not in the graph)."""
         return [e for before in self._pred.get(node, ()) for e in self._between[(before, node)].values()]
 
-    def distances_to(self, target: str, max_length: int, excluded: frozenset[str]) -> dict[str, int]:
+    def distances_to(self, target: str, max_length: int, excluded: frozenset[str]) -> Mapping[str, int]:
         """Edges from each node to ``target`` (at most ``max_length``), never walking *through*
         an excluded node (one may still start a path: it gets its distance). Cached. A walk may
         pass through a path's own start here, so this is a lower bound: it prunes, never drops."""
@@ -172,6 +172,11 @@ class PathIndex:
                 frontier = ahead
             self._to_target[key] = dist
         return self._to_target[key]
+
+    def remember_distances(self, target: str, max_length: int, excluded: frozenset[str],
+                           distances: Mapping[str, int]) -> None:
+        """Seed :meth:`distances_to` with distances computed before (stored with the engine)."""
+        self._to_target[(target, max_length, excluded)] = distances
 
     def simple_paths(self, source: str, target: str, max_length: int, blocked: frozenset[str] = frozenset(),
                      bound: frozenset[str] | None = None) -> list[Path]:

@@ -32,10 +32,12 @@ if TYPE_CHECKING:
     from .graph import Edge
 
 #: First bytes of the file; a file without them (an older cache) is a miss.
-MAGIC = b"cd38kg-engine/2\n"
+MAGIC = b"cd38kg-engine/3\n"
 #: Engine attributes that are not stored: rebuilt from the sections, or caches filled by questions.
 _NOT_STORED = {"facts", "paths", "_impairments", "_blocks", "_closed", "_reference"}
 _SIZE = struct.Struct("<Q")
+#: A distance meaning "out of reach" (paths are a handful of steps long).
+_FAR = 255
 
 
 def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
@@ -48,12 +50,23 @@ def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
     for node in nodes:
         shards += pickle.dumps(engine.paths.out_edges(node), protocol=pickle.HIGHEST_PROTOCOL)
         shard_offsets.append(len(shards))
+    # Every search is bounded by its distances to a mechanism an antibody relies on: walked
+    # back over the whole graph, they were half of a question's time with a million statements.
+    length, bound = engine.weights.max_path_length, engine.path_bound
+    distances = {}
+    relied = {m for antibody in engine.antibodies for m in engine.reliance(antibody)} if length < _FAR else set()
+    for mechanism in sorted(relied):
+        row = bytearray([_FAR]) * len(nodes)
+        for node, steps in engine.paths.distances_to(mechanism, length, bound).items():
+            row[number[node]] = steps
+        distances[mechanism] = bytes(row)
     facts = engine.facts
     state = {k: v for k, v in vars(engine).items()
              if k not in _NOT_STORED and not isinstance(getattr(type(engine), k, None), cached_property)}
     core = {"facts": replace(facts, entities={}, findings=[], triples=[]), "names": names, "state": state,
             "nodes": nodes, "succ": _rows(nodes, engine.paths.successors, number),
-            "pred": _rows(nodes, engine.paths.predecessors, number), "shards": shard_offsets.tobytes()}
+            "pred": _rows(nodes, engine.paths.predecessors, number), "shards": shard_offsets.tobytes(),
+            "distances": distances}
     sections = {"core": pickle.dumps(core, protocol=pickle.HIGHEST_PROTOCOL), "edges": bytes(shards),
                 "findings": pickle.dumps(list(facts.findings), protocol=pickle.HIGHEST_PROTOCOL),
                 "triples": pickle.dumps(list(facts.triples), protocol=pickle.HIGHEST_PROTOCOL)}
@@ -118,6 +131,9 @@ def read_engine(path: Path) -> tuple[Engine, NameIndex] | None:
     engine = Engine.__new__(Engine)
     vars(engine).update(core["state"], facts=facts, paths=PathIndex.stored(succ, pred, between),
                         _impairments={}, _blocks={}, _closed={}, _reference=None)
+    for mechanism, row in core["distances"].items():
+        engine.paths.remember_distances(mechanism, engine.weights.max_path_length, engine.path_bound,
+                                        _Distances(nodes, number, row))
     return engine, names
 
 
@@ -158,6 +174,34 @@ class _Adjacency(Mapping[str, Sequence[str]]):
 
     def __len__(self) -> int:
         return len(self._nodes)
+
+
+class _Distances(Mapping[str, int]):
+    """Node -> steps to one mechanism, from a row of bytes (``_FAR``: out of reach)."""
+
+    def __init__(self, nodes: list[str], number: dict[str, int], row: bytes) -> None:
+        self._nodes, self._number, self._row = nodes, number, row
+
+    def get(self, node: str, default: Any = None) -> Any:
+        i = self._number.get(node)
+        steps = _FAR if i is None else self._row[i]
+        return default if steps == _FAR else steps
+
+    def __getitem__(self, node: str) -> int:
+        steps = self.get(node)
+        if steps is None:
+            raise KeyError(node)
+        return steps
+
+    def __contains__(self, node: object) -> bool:
+        return isinstance(node, str) and self.get(node) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        nodes = self._nodes
+        return (nodes[i] for i, steps in enumerate(self._row) if steps != _FAR)
+
+    def __len__(self) -> int:
+        return len(self._row) - self._row.count(_FAR)
 
 
 class _EdgesBetween(Mapping[tuple[str, str], dict[str, "Edge"]]):
