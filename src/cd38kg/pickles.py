@@ -13,7 +13,7 @@ import gc
 import os
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,8 +51,18 @@ def read_pickle(path: Path) -> Any | None:
 
 
 def write_pickle(value: Any, path: Path) -> None:
-    """Cache ``value`` at ``path`` (temporary file, then rename: readers never see half of it).
-    A cache that cannot be written only costs the next run its time."""
+    """Cache ``value`` at ``path`` (see :func:`write_cache`)."""
+
+    def pickled() -> Iterator[bytes]:
+        yield pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    write_cache(path, pickled())
+
+
+def write_cache(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write a cache file from ``chunks`` (temporary file, then rename: readers never see half
+    of it). A cache that cannot be written, or a value that cannot be pickled, only costs the
+    next run its time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,10 +70,11 @@ def write_pickle(value: Any, path: Path) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            for chunk in chunks:
+                handle.write(chunk)
         Path(tmp).replace(path)
     except (OSError, pickle.PicklingError, RecursionError):
         Path(tmp).unlink(missing_ok=True)
 
 
-__all__ = ["bulk_objects", "read_pickle", "write_pickle"]
+__all__ = ["bulk_objects", "read_pickle", "write_cache", "write_pickle"]

@@ -9,7 +9,8 @@ following the rule documented in :mod:`cd38kg.engine.scoring`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from math import prod
@@ -87,6 +88,58 @@ def _ordered(paths: Iterable[Path]) -> list[Path]:
     return sorted(paths, key=lambda p: (len(p.edges), [(e.source, e.relation.iri, e.target) for e in p.edges]))
 
 
+#: A distance meaning "out of reach" (paths are a handful of steps long).
+FAR = 255
+
+
+class Adjacency:
+    """Neighbours as compressed sparse rows over node numbers: row i is
+    ``targets[offsets[i]:offsets[i + 1]]``. Flat integer arrays: built once, stored as bytes
+    and read back in milliseconds, walked without making a string per step."""
+
+    def __init__(self, offsets: array, targets: array) -> None:
+        self.offsets, self.targets = offsets, targets
+
+    @classmethod
+    def of(cls, rows: Iterable[Iterable[int]]) -> Adjacency:
+        offsets, targets = array("i", [0]), array("i")
+        for row in rows:
+            targets.extend(row)
+            offsets.append(len(targets))
+        return cls(offsets, targets)
+
+    def __getitem__(self, i: int) -> array:
+        return self.targets[self.offsets[i]:self.offsets[i + 1]]
+
+
+class Distances(Mapping[str, int]):
+    """Node -> edges from it to one target, one byte per node (:data:`FAR`: out of reach)."""
+
+    def __init__(self, nodes: Sequence[str], number: Mapping[str, int], row: bytes | bytearray) -> None:
+        self.nodes, self.number, self.row = nodes, number, row
+
+    def get(self, node: str, default: Any = None) -> Any:
+        i = self.number.get(node)
+        steps = FAR if i is None else self.row[i]
+        return default if steps == FAR else steps
+
+    def __getitem__(self, node: str) -> int:
+        steps = self.get(node)
+        if steps is None:
+            raise KeyError(node)
+        return steps
+
+    def __contains__(self, node: object) -> bool:
+        return isinstance(node, str) and self.get(node) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        nodes = self.nodes
+        return (nodes[i] for i, steps in enumerate(self.row) if steps != FAR)
+
+    def __len__(self) -> int:
+        return len(self.row) - self.row.count(FAR)
+
+
 class PathIndex:
     """Bounded simple-path search over one causal graph, built once and reused for every question.
 
@@ -96,50 +149,66 @@ class PathIndex:
     mechanisms). rustworkx then enumerates the simple paths of that small subgraph; its
     ``cutoff`` counts nodes, so it is ``max_length + 1``. Parallel edges (two relations,
     possibly of opposite signs, between the same nodes) are expanded so every combination
-    is its own path, as networkx does over a multigraph.
+    is its own path, as networkx does over a multigraph. Walks run over node numbers
+    (:class:`Adjacency`); the edges themselves are only looked up for the paths found, so
+    they may live elsewhere (:mod:`cd38kg.engine.stored` reads them from disk on demand).
     """
 
     def __init__(self, edges: Iterable[Edge]) -> None:
-        self._succ: Mapping[str, Sequence[str]] = {}
-        self._pred: Mapping[str, Sequence[str]] = {}
-        #: the edges between two nodes, one per relation (as the multigraph keys them)
-        self._between: Mapping[tuple[str, str], dict[str, Edge]] = {}
-        succ: dict[str, list[str]] = {}
-        pred: dict[str, list[str]] = {}
+        number: dict[str, int] = {}
+        succ: list[list[int]] = []
+        pred: list[list[int]] = []
         between: dict[tuple[str, str], dict[str, Edge]] = {}
-        self._succ, self._pred, self._between = succ, pred, between
         for edge in edges:
             u, v = edge.source, edge.target
+            for node in (u, v):
+                if node not in number:
+                    number[node] = len(number)
+                    succ.append([])
+                    pred.append([])
             parallel = between.get((u, v))
             if parallel is None:
                 parallel = between[(u, v)] = {}
-                succ.setdefault(u, []).append(v)
-                pred.setdefault(u, [])
-                succ.setdefault(v, [])
-                pred.setdefault(v, []).append(u)
+                succ[number[u]].append(number[v])
+                pred[number[v]].append(number[u])
             parallel[edge.relation.iri] = edge
-        self._to_target: dict[tuple[str, int, frozenset[str]], Mapping[str, int]] = {}
+        self._setup(list(number), number, Adjacency.of(succ), Adjacency.of(pred), between)
+
+    def _setup(self, nodes: list[str], number: dict[str, int], succ: Adjacency, pred: Adjacency,
+               between: Mapping[tuple[str, str], dict[str, Edge]]) -> None:
+        self._nodes, self._number, self._succ, self._pred = nodes, number, succ, pred
+        #: the edges between two nodes, one per relation (as the multigraph keys them)
+        self._between = between
+        self._to_target: dict[tuple[str, int, frozenset[str]], Distances] = {}
+        self._numbered: dict[frozenset[str], frozenset[int]] = {}
 
     @classmethod
-    def stored(cls, succ: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]],
+    def stored(cls, nodes: list[str], number: dict[str, int], succ: Adjacency, pred: Adjacency,
                between: Mapping[tuple[str, str], dict[str, Edge]]) -> PathIndex:
-        """An index over adjacency and edges kept elsewhere (:mod:`cd38kg.engine.stored` reads
-        them from disk as the search reaches them)."""
-        index = cls(())
-        index._succ, index._pred, index._between = succ, pred, between
+        """An index over a topology and edges kept elsewhere (:mod:`cd38kg.engine.stored`);
+        ``number`` maps each node to its place in ``nodes``."""
+        index = cls.__new__(cls)
+        index._setup(nodes, number, succ, pred, between)
         return index
 
+    @property
+    def topology(self) -> tuple[list[str], Adjacency, Adjacency]:
+        """The nodes in number order, and the successor and predecessor rows."""
+        return self._nodes, self._succ, self._pred
+
     def __contains__(self, node: str) -> bool:
-        return node in self._succ
+        return node in self._number
 
     def nodes(self) -> Iterable[str]:
-        return iter(self._succ)
+        return iter(self._nodes)
 
-    def successors(self, node: str) -> Sequence[str]:
-        return self._succ.get(node, ())
+    def successors(self, node: str) -> list[str]:
+        i = self._number.get(node)
+        return [] if i is None else [self._nodes[j] for j in self._succ[i]]
 
-    def predecessors(self, node: str) -> Sequence[str]:
-        return self._pred.get(node, ())
+    def predecessors(self, node: str) -> list[str]:
+        i = self._number.get(node)
+        return [] if i is None else [self._nodes[j] for j in self._pred[i]]
 
     def edges(self) -> list[Edge]:
         """Every edge, in statement order (as :func:`cd38kg.engine.graph.build_edges` made them)."""
@@ -147,36 +216,48 @@ class PathIndex:
 
     def out_edges(self, node: str) -> list[Edge]:
         """The edges leaving ``node`` (none when it is not in the graph)."""
-        return [e for after in self._succ.get(node, ()) for e in self._between[(node, after)].values()]
+        return [e for after in self.successors(node) for e in self._between[(node, after)].values()]
 
     def in_edges(self, node: str) -> list[Edge]:
         """The edges reaching ``node`` (none when it is not in the graph)."""
-        return [e for before in self._pred.get(node, ()) for e in self._between[(before, node)].values()]
+        return [e for before in self.predecessors(node) for e in self._between[(before, node)].values()]
 
-    def distances_to(self, target: str, max_length: int, excluded: frozenset[str]) -> Mapping[str, int]:
+    def _numbers(self, names: frozenset[str]) -> frozenset[int]:
+        """The node numbers of a set of names (the same few sets are asked about again and again)."""
+        numbered = self._numbered.get(names)
+        if numbered is None:
+            number = self._number
+            numbered = self._numbered[names] = frozenset(number[n] for n in names if n in number)
+        return numbered
+
+    def distances_to(self, target: str, max_length: int, excluded: frozenset[str]) -> Distances:
         """Edges from each node to ``target`` (at most ``max_length``), never walking *through*
         an excluded node (one may still start a path: it gets its distance). Cached. A walk may
         pass through a path's own start here, so this is a lower bound: it prunes, never drops."""
         key = (target, max_length, excluded)
         if key not in self._to_target:
-            dist = {target: 0}
-            frontier = [target]
-            for depth in range(1, max_length + 1):
-                ahead = []
-                for node in frontier:
-                    for before in self._pred.get(node, ()):
-                        if before not in dist:
-                            dist[before] = depth
-                            if before not in excluded:
-                                ahead.append(before)
-                frontier = ahead
-            self._to_target[key] = dist
+            row = bytearray([FAR]) * len(self._nodes)
+            start = self._number.get(target)
+            if start is not None and max_length < FAR:
+                closed = self._numbers(excluded)
+                pred = self._pred
+                row[start] = 0
+                frontier = [start]
+                for depth in range(1, max_length + 1):
+                    ahead = []
+                    for node in frontier:
+                        for before in pred[node]:
+                            if row[before] == FAR:
+                                row[before] = depth
+                                if before not in closed:
+                                    ahead.append(before)
+                    frontier = ahead
+            self._to_target[key] = Distances(self._nodes, self._number, row)
         return self._to_target[key]
 
-    def remember_distances(self, target: str, max_length: int, excluded: frozenset[str],
-                           distances: Mapping[str, int]) -> None:
-        """Seed :meth:`distances_to` with distances computed before (stored with the engine)."""
-        self._to_target[(target, max_length, excluded)] = distances
+    def remember_distances(self, target: str, max_length: int, excluded: frozenset[str], row: bytes) -> None:
+        """Seed :meth:`distances_to` with a row computed before (stored with the engine)."""
+        self._to_target[(target, max_length, excluded)] = Distances(self._nodes, self._number, row)
 
     def simple_paths(self, source: str, target: str, max_length: int, blocked: frozenset[str] = frozenset(),
                      bound: frozenset[str] | None = None) -> list[Path]:
@@ -190,33 +271,37 @@ class PathIndex:
         if source not in self or target not in self or source == target:
             return []
         to_target = self.distances_to(target, max_length, blocked if bound is None else bound)
-        if source not in to_target:
+        s, t = self._number[source], self._number[target]
+        if to_target.row[s] == FAR:
             return []
-        region = self._region(source, target, max_length, blocked, to_target)
-        if target not in region:
+        region = self._region(s, t, max_length, self._numbers(blocked), to_target.row)
+        if t not in region:
             return []  # the bound let the walk start; the blocked nodes stopped it
         sub = rx.PyDiGraph(multigraph=False)
         index = {node: sub.add_node(node) for node in region}
-        sub.add_edges_from_no_data([(index[u], index[v]) for u in region if u != target
-                                    for v in self._succ[u] if v in index and v != source])
+        succ = self._succ
+        sub.add_edges_from_no_data([(index[u], index[v]) for u in region if u != t
+                                    for v in succ[u] if v in index and v != s])
+        nodes = self._nodes
         paths = []
-        for nodes in rx.digraph_all_simple_paths(sub, index[source], index[target], cutoff=max_length + 1):
-            names = [region[i] for i in nodes]
+        for found in rx.digraph_all_simple_paths(sub, index[s], index[t], cutoff=max_length + 1):
+            names = [nodes[region[i]] for i in found]
             hops = [self._between[pair].values() for pair in zip(names, names[1:])]
             paths.extend(Path(edges) for edges in product(*hops))
         return _ordered(paths)
 
-    def _region(self, source: str, target: str, max_length: int, blocked: frozenset[str],
-                to_target: dict[str, int]) -> list[str]:
+    def _region(self, source: int, target: int, max_length: int, blocked: frozenset[int],
+                to_target: bytes | bytearray) -> list[int]:
         """The nodes some walk of at most ``max_length`` edges from ``source`` to ``target``
         can use, in the order they were found (so rustworkx index i is ``region[i]``)."""
         depth = {source: 0}
         frontier = [source]
+        succ = self._succ
         for step in range(1, max_length + 1):
             ahead = []
             for node in frontier:
-                for after in self._succ[node]:
-                    if after in depth or to_target.get(after, max_length + 1) + step > max_length:
+                for after in succ[node]:
+                    if after in depth or to_target[after] + step > max_length:
                         continue
                     if after in blocked and after != target:
                         continue

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import pickle
 import struct
-import tempfile
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -23,28 +22,25 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..pickles import bulk_objects
+from ..pickles import bulk_objects, write_cache
 from .explain import Engine
-from .paths import PathIndex
+from .paths import Adjacency, PathIndex
 
 if TYPE_CHECKING:
     from ..knowledge.names import NameIndex
     from .graph import Edge
 
 #: First bytes of the file; a file without them (an older cache) is a miss.
-MAGIC = b"cd38kg-engine/3\n"
+MAGIC = b"cd38kg-engine/4\n"
 #: Engine attributes that are not stored: rebuilt from the sections, or caches filled by questions.
 _NOT_STORED = {"facts", "paths", "_impairments", "_blocks", "_closed", "_reference"}
 _SIZE = struct.Struct("<Q")
-#: A distance meaning "out of reach" (paths are a handful of steps long).
-_FAR = 255
 
 
 def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
     """Cache ``engine`` (as built, before any question) with its name index at ``path``. A cache
     that cannot be written only costs the next run its time."""
-    nodes = list(engine.paths.nodes())
-    number = {node: i for i, node in enumerate(nodes)}
+    nodes, succ, pred = engine.paths.topology
     shards = bytearray()
     shard_offsets = array("q", [0])
     for node in nodes:
@@ -53,19 +49,14 @@ def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
     # Every search is bounded by its distances to a mechanism an antibody relies on: walked
     # back over the whole graph, they were half of a question's time with a million statements.
     length, bound = engine.weights.max_path_length, engine.path_bound
-    distances = {}
-    relied = {m for antibody in engine.antibodies for m in engine.reliance(antibody)} if length < _FAR else set()
-    for mechanism in sorted(relied):
-        row = bytearray([_FAR]) * len(nodes)
-        for node, steps in engine.paths.distances_to(mechanism, length, bound).items():
-            row[number[node]] = steps
-        distances[mechanism] = bytes(row)
+    relied = {m for antibody in engine.antibodies for m in engine.reliance(antibody)}
+    distances = {m: bytes(engine.paths.distances_to(m, length, bound).row) for m in sorted(relied)}
     facts = engine.facts
     state = {k: v for k, v in vars(engine).items()
              if k not in _NOT_STORED and not isinstance(getattr(type(engine), k, None), cached_property)}
     core = {"facts": replace(facts, entities={}, findings=[], triples=[]), "names": names, "state": state,
-            "nodes": nodes, "succ": _rows(nodes, engine.paths.successors, number),
-            "pred": _rows(nodes, engine.paths.predecessors, number), "shards": shard_offsets.tobytes(),
+            "nodes": nodes, "succ": (succ.offsets.tobytes(), succ.targets.tobytes()),
+            "pred": (pred.offsets.tobytes(), pred.targets.tobytes()), "shards": shard_offsets.tobytes(),
             "distances": distances}
     sections = {"core": pickle.dumps(core, protocol=pickle.HIGHEST_PROTOCOL), "edges": bytes(shards),
                 "findings": pickle.dumps(list(facts.findings), protocol=pickle.HIGHEST_PROTOCOL),
@@ -75,28 +66,7 @@ def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
         table[name] = (offset, len(data))
         offset += len(data)
     header = pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(MAGIC + _SIZE.pack(len(header)) + header)
-            for data in sections.values():
-                handle.write(data)
-        Path(tmp).replace(path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _rows(nodes: list[str], neighbours: Any, number: dict[str, int]) -> tuple[bytes, bytes]:
-    """Adjacency as compressed sparse rows: row i is ``targets[offsets[i]:offsets[i + 1]]``."""
-    offsets, targets = array("i", [0]), array("i")
-    for node in nodes:
-        targets.extend(number[n] for n in neighbours(node))
-        offsets.append(len(targets))
-    return offsets.tobytes(), targets.tobytes()
+    write_cache(path, [MAGIC + _SIZE.pack(len(header)) + header, *sections.values()])
 
 
 def read_engine(path: Path) -> tuple[Engine, NameIndex] | None:
@@ -119,8 +89,7 @@ def read_engine(path: Path) -> tuple[Engine, NameIndex] | None:
         names = core["names"]
         nodes = core["nodes"]
         number = {node: i for i, node in enumerate(nodes)}
-        succ = _Adjacency(nodes, number, *core["succ"])
-        pred = _Adjacency(nodes, number, *core["pred"])
+        succ, pred = (Adjacency(array("i", offsets), array("i", targets)) for offsets, targets in (core["succ"], core["pred"]))
         between = _EdgesBetween(sections, number, array("q", core["shards"]))
         facts = replace(core["facts"], entities=names.entities, findings=_OnDemand(sections, "findings"),
                         triples=_OnDemand(sections, "triples"))
@@ -129,11 +98,10 @@ def read_engine(path: Path) -> tuple[Engine, NameIndex] | None:
         handle.close()
         return None
     engine = Engine.__new__(Engine)
-    vars(engine).update(core["state"], facts=facts, paths=PathIndex.stored(succ, pred, between),
+    vars(engine).update(core["state"], facts=facts, paths=PathIndex.stored(nodes, number, succ, pred, between),
                         _impairments={}, _blocks={}, _closed={}, _reference=None)
     for mechanism, row in core["distances"].items():
-        engine.paths.remember_distances(mechanism, engine.weights.max_path_length, engine.path_bound,
-                                        _Distances(nodes, number, row))
+        engine.paths.remember_distances(mechanism, engine.weights.max_path_length, engine.path_bound, row)
     return engine, names
 
 
@@ -152,56 +120,6 @@ class _Sections:
         if len(data) != wanted:
             raise EOFError(f"the engine cache ends inside section {name}")
         return data
-
-
-class _Adjacency(Mapping[str, Sequence[str]]):
-    """Node -> its neighbours, from compressed sparse rows."""
-
-    def __init__(self, nodes: list[str], number: dict[str, int], offsets: bytes, targets: bytes) -> None:
-        self._nodes, self._number = nodes, number
-        self._offsets, self._targets = array("i", offsets), array("i", targets)
-
-    def __getitem__(self, node: str) -> list[str]:
-        i = self._number[node]
-        nodes = self._nodes
-        return [nodes[j] for j in self._targets[self._offsets[i]:self._offsets[i + 1]]]
-
-    def __contains__(self, node: object) -> bool:
-        return node in self._number
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._nodes)
-
-    def __len__(self) -> int:
-        return len(self._nodes)
-
-
-class _Distances(Mapping[str, int]):
-    """Node -> steps to one mechanism, from a row of bytes (``_FAR``: out of reach)."""
-
-    def __init__(self, nodes: list[str], number: dict[str, int], row: bytes) -> None:
-        self._nodes, self._number, self._row = nodes, number, row
-
-    def get(self, node: str, default: Any = None) -> Any:
-        i = self._number.get(node)
-        steps = _FAR if i is None else self._row[i]
-        return default if steps == _FAR else steps
-
-    def __getitem__(self, node: str) -> int:
-        steps = self.get(node)
-        if steps is None:
-            raise KeyError(node)
-        return steps
-
-    def __contains__(self, node: object) -> bool:
-        return isinstance(node, str) and self.get(node) is not None
-
-    def __iter__(self) -> Iterator[str]:
-        nodes = self._nodes
-        return (nodes[i] for i, steps in enumerate(self._row) if steps != _FAR)
-
-    def __len__(self) -> int:
-        return len(self._row) - self._row.count(_FAR)
 
 
 class _EdgesBetween(Mapping[tuple[str, str], dict[str, "Edge"]]):
