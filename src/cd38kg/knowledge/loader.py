@@ -34,9 +34,9 @@ from ..io import check_extension_path, read_extension
 from ..pickles import bulk_objects, read_pickle, write_pickle
 from ..progress import say, step
 from ..resources import bundled_inferences_file, claims_file, ontology_files
-from ..store import open_store, read_text, write_text
+from ..store import open_store, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
-from ..store.files import load_into
+from ..store.files import decode_text, load_into, read_bytes
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
 from .facts import Facts, select, select_facts
 from .names import NameIndex
@@ -157,10 +157,11 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         manifest = store.holding("")
         add_claims(store.oxigraph)  # the endpoint's neighbourhood is a private copy
     else:
-        bundled = [(path, read_text(path)) for path in files]
-        added = [(path, read_text(path)) for path in extras]
-        inputs = ([] if bundled_data else [("bundled:schema-only", b"")]) + [(p.name, t.encode()) for p, t in bundled]
-        inputs_key = fingerprint(inputs + [(f"extra:{p.name}", t.encode()) for p, t in added])
+        # Fingerprinted as bytes; read as text only when a layer must be computed again.
+        bundled = [(path, read_bytes(path)) for path in files]
+        added = [(path, read_bytes(path)) for path in extras]
+        inputs = ([] if bundled_data else [("bundled:schema-only", b"")]) + [(p.name, data) for p, data in bundled]
+        inputs_key = fingerprint(inputs + [(f"extra:{p.name}", data) for p, data in added])
         # the claims are in the store too (graph/claims): a changed claims file fills it again
         key = fingerprint([("inputs", inputs_key.encode()), ("claims", claims_file().read_bytes()),
                            ("code", code_key("facts").encode())])
@@ -232,15 +233,17 @@ def read_claims() -> pyoxigraph.Store:
 
 
 def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list[tuple[str, bytes]],
-          bundled: list[tuple[Path, str]], added: list[tuple[Path, str]], bundled_data: bool,
+          bundled: list[tuple[Path, bytes]], added: list[tuple[Path, bytes]], bundled_data: bool,
           reason: ReasonMode) -> tuple[Manifest, bool]:
     """Load every layer into an emptied store; returns what it now holds and whether HermiT ran.
 
     ``key`` fingerprints the inputs and the code (the store and extension caches);
     ``inputs_key`` the inputs alone (the reasoner's cache, which outlives code changes).
     """
+    texts = [(path, decode_text(path, data)) for path, data in bundled]
+    added_texts = [(path, decode_text(path, data)) for path, data in added]
     with bulk_objects():  # a million short-lived terms and triples: no full-heap collections
-        return _fill_layers(store, key, inputs_key, bundled_inputs, bundled, added, bundled_data, reason)
+        return _fill_layers(store, key, inputs_key, bundled_inputs, texts, added_texts, bundled_data, reason)
 
 
 def _fill_layers(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list[tuple[str, bytes]],

@@ -55,6 +55,12 @@ def read_text(path: Path, limit: int | None = None) -> str:
     than ``limit`` bytes (default :func:`max_input_bytes`), and a UTF-8 byte-order mark or
     Windows line endings (as Excel writes them) are accepted.
     """
+    return decode_text(path, read_bytes(path, limit))
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """A user file's bytes, with :func:`read_text`'s checks but not decoded: enough to
+    fingerprint it, when a cache of what it says makes reading it as text unnecessary."""
     hint = " (CD38KG_MAX_INPUT_MB raises it)" if limit is None else ""
     limit = max_input_bytes() if limit is None else limit
     try:
@@ -65,21 +71,28 @@ def read_text(path: Path, limit: int | None = None) -> str:
             raise InputFileError(str(path), "is not a regular file (a device, pipe or socket); give a file")
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
-        if len(data) > limit:
-            raise InputFileError(str(path), f"is larger than {_size(limit)}, the most read from such a file{hint}")
-        text = data.decode("utf-8-sig")
-        if "\0" in text:
-            raise InputFileError(str(path), f"contains a NUL character at byte {data.index(0)}: a binary file, not text")
     except FileNotFoundError:
         raise InputFileError(str(path), "no such file") from None
     except IsADirectoryError:
         raise InputFileError(str(path), "is a directory, not a file") from None
     except PermissionError:
         raise InputFileError(str(path), "permission denied") from None
-    except UnicodeDecodeError as err:
-        raise InputFileError(str(path), f"not UTF-8 text ({err.reason} at byte {err.start})") from None
     except OSError as err:
         raise InputFileError(str(path), f"cannot be read ({err.strerror})") from None
+    if len(data) > limit:
+        raise InputFileError(str(path), f"is larger than {_size(limit)}, the most read from such a file{hint}")
+    return data
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    """The text of ``data`` read from ``path``: UTF-8 (a byte-order mark allowed), no NUL,
+    line endings made Unix ones."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputFileError(str(path), f"not UTF-8 text ({err.reason} at byte {err.start})") from None
+    if "\0" in text:
+        raise InputFileError(str(path), f"contains a NUL character at byte {data.index(0)}: a binary file, not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
