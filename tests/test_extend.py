@@ -131,3 +131,27 @@ def test_a_pickled_name_index_resolves_as_the_one_it_was_made_from():
             cached.resolve(ambiguous)
     cached.add(kb.entity("ATRA"))  # adding an entity again changes nothing
     assert cached.candidates("ATRA") == fresh.candidates("ATRA")
+
+
+@pytest.mark.parametrize(("edited", "facts_kept", "engine_kept"), [
+    ("interfaces/cli.py", True, True),       # presentation: every cache kept
+    ("kb.py", True, False),                  # the API: the store and facts kept, the ready engine rebuilt
+    ("engine/explain.py", True, False),      # the engine's semantics: its cache rebuilt, the store kept
+    ("knowledge/facts.py", False, False),    # what the facts are: everything computed again
+])
+def test_code_keys_follow_what_the_edited_module_computes(tmp_path, edited, facts_kept, engine_kept):
+    """Editing a module invalidates exactly the caches of what it computes (a million-statement
+    store takes ten minutes to load again)."""
+    import shutil
+
+    import cd38kg
+    from cd38kg.knowledge.loader import code_fingerprint
+
+    package = tmp_path / "cd38kg"
+    shutil.copytree(Path(cd38kg.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = {scope: code_fingerprint(package, scope) for scope in ("facts", "derived")}
+    with (package / edited).open("a", encoding="utf-8") as handle:
+        handle.write("\n# edited\n")
+    after = {scope: code_fingerprint(package, scope) for scope in ("facts", "derived")}
+    assert (after["facts"] == before["facts"]) is facts_kept
+    assert (after["derived"] == before["derived"]) is engine_kept

@@ -437,10 +437,14 @@ def code_key(scope: Literal["facts", "derived", "all"] = "all") -> str:
     """A fingerprint of the code behind a cache: caches of what the code computes (parsed
     extensions, facts, derived strategies, an on-disk store) are not reused across changes to
     it, while a change to a command's presentation costs no reload of a large extension."""
+    return code_fingerprint(Path(__file__).resolve().parents[1], scope)
+
+
+def code_fingerprint(package: Path, scope: Literal["facts", "derived", "all"]) -> str:
+    """:func:`code_key` of the package in ``package``."""
     import hashlib
 
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]
     skipped = _NOT_COMPUTING[scope]
     for path in sorted(package.rglob("*.py")):
         name = path.relative_to(package).as_posix()
