@@ -160,7 +160,7 @@ class Engine:
             # them all: each antibody's own findings, and the findings of marked conflicts.
             self.own_findings = Counter(f.subject for f in facts.findings if f.subject in self.antibodies)
             conflicted = set(facts.conflicts).union(o for pairs in facts.conflicts.values() for o, _ in pairs)
-            self.findings_by_iri = {f.iri: f for f in facts.findings if f.iri in conflicted}
+            self.conflict_findings = {f.iri: f for f in facts.findings if f.iri in conflicted}
             self._impairments: dict[tuple[str, str], tuple[list[MechanismAssessment], str]] = {}
             self._blocks: dict[str, tuple[set[str], set[str]]] = {}
             self._closed: dict[str, frozenset[str]] = {}
@@ -770,9 +770,9 @@ class Explainer:
                                                 note or "a source reports no effect for this statement"))
                     for other, note in self.facts.conflicts.get(support.finding.iri, []):
                         pair = frozenset((support.finding.iri, other))
-                        if pair not in seen and other in self.engine.findings_by_iri:
+                        if pair not in seen and other in self.engine.conflict_findings:
                             seen.add(pair)
-                            out.append(Conflict(support.finding, self.engine.findings_by_iri[other], note))
+                            out.append(Conflict(support.finding, self.engine.conflict_findings[other], note))
         return out
 
 
