@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cd38kg import KnowledgeBase
-from cd38kg.knowledge.facts import _finding_rows, _types, select
+from cd38kg.knowledge.facts import _finding_rows, _superclasses, _types, select
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,4 +41,15 @@ def test_types_with_the_class_closure_equal_the_path_query(dataset):
     expected: dict[str, set[str]] = defaultdict(set)
     for e, c in select(dataset, REFERENCE_TYPES):
         expected[e].add(c)
-    assert {e: cs for e, cs in _types(dataset).items() if cs} == dict(expected)
+    assert {e: cs for e, cs in _types(dataset, _superclasses(dataset)).items() if cs} == dict(expected)
+
+
+def test_named_superclasses_equal_the_subclass_query(dataset):
+    from cd38kg.knowledge.facts import select_facts
+
+    expected: dict[str, set[str]] = defaultdict(set)
+    for c, sup in select(dataset, "SELECT DISTINCT ?c ?super WHERE { ?c rdfs:subClassOf+ ?super . "
+                                  "FILTER(isIRI(?c) && isIRI(?super)) }"):
+        expected[c].add(sup)
+    assert len(expected) > 50
+    assert dict(select_facts(dataset).superclasses) == dict(expected)

@@ -35,9 +35,9 @@ Q_LABELS = """SELECT ?e ?label ?alt ?xref WHERE {
 #: Types as stated and the classes above them (joined in Python: walking ``rdfs:subClassOf*``
 #: again for each of thousands of members was 12 s of selecting 100,000 statements' facts).
 Q_TYPED = """SELECT ?e ?t WHERE { ?e rdf:type ?t . FILTER(isIRI(?e) && !isLiteral(?t)) }"""
+#: Every class's superclasses, a blank class's (a restriction's) too: members may be typed with one.
 Q_SUPERS = """SELECT DISTINCT ?c ?super WHERE { ?c rdfs:subClassOf+ ?super . FILTER(isIRI(?super)) }"""
 Q_CLASSES = """SELECT DISTINCT ?c WHERE { ?c rdf:type owl:Class . FILTER(isIRI(?c)) }"""
-Q_SUBCLASS = """SELECT DISTINCT ?c ?super WHERE { ?c rdfs:subClassOf+ ?super . FILTER(isIRI(?c) && isIRI(?super)) }"""
 #: A finding's properties, each read with one scan of its predicate and joined in Python by
 #: finding: ten lookups per finding were 20 s of selecting 100,000 statements' facts on disk.
 Q_FINDING_IDS = """SELECT ?f WHERE { ?f rdf:type cd38:Finding }"""
@@ -71,12 +71,17 @@ Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHE
 KNOWLEDGE_GRAPHS = (CURATED_GRAPH, ASSERTED_GRAPH, INFERRED_GRAPH)
 
 
-def _types(graph: Dataset | Graph) -> dict[str, set[str]]:
-    """Each individual's classes: its stated types and every class above them (the IRIs among
-    ``rdf:type/rdfs:subClassOf*``)."""
+def _superclasses(graph: Dataset | Graph) -> dict[str, set[str]]:
+    """Class -> the named classes above it (``rdfs:subClassOf+``); blank classes as ``_:id``."""
     above: dict[str, set[str]] = defaultdict(set)
     for c, sup in select(graph, Q_SUPERS):
         above[c].add(sup)
+    return above
+
+
+def _types(graph: Dataset | Graph, above: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Each individual's classes: its stated types and every class ``above`` them (the IRIs
+    among ``rdf:type/rdfs:subClassOf*``)."""
     types: dict[str, set[str]] = defaultdict(set)
     for e, t in select(graph, Q_TYPED):
         if not t.startswith("_:"):  # a blank class (a restriction) is no type of its own
@@ -214,11 +219,10 @@ def _select_facts(graph: Dataset | Graph) -> Facts:
             synonyms[e].add(alt)
         if xref:
             xrefs[e].add(xref)
-    types = _types(graph)
+    above = _superclasses(graph)
+    types = _types(graph, above)
     classes = {c for (c,) in select(graph, Q_CLASSES)}
-    superclasses: dict[str, set[str]] = defaultdict(set)
-    for c, sup in select(graph, Q_SUBCLASS):
-        superclasses[c].add(sup)
+    superclasses: dict[str, set[str]] = defaultdict(set, {c: sups for c, sups in above.items() if not c.startswith("_:")})
     entities = {}
     for iri, label in labels.items():
         kinds = set(types.get(iri, set()))
