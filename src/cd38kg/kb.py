@@ -27,6 +27,7 @@ from .knowledge.facts import Claim, Facts, select_claims
 from .knowledge.loader import Loaded, ReasonMode, load
 from .knowledge.names import NameIndex, curie, expand, normalize
 from .model import Entity, ExplainResult, Hypothesis
+from .pickles import write_cache
 from .vocab import CD38, KIND_ALIASES, KINDS, OWL
 
 if TYPE_CHECKING:
@@ -177,7 +178,6 @@ class KnowledgeBase:
         from .knowledge.loader import code_key
         from .knowledge.reasoning import cache_dir
         from .resources import claims_file
-        from .store import write_text
         from .store.base import to_ox
 
         wanted = "all" if only is None else " ".join(sorted(set(only)))
@@ -190,11 +190,7 @@ class KnowledgeBase:
             pass
         text = pyoxigraph.serialize((pyoxigraph.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in self.derived_strategies(only)),
                                     format=pyoxigraph.RdfFormat.N_TRIPLES)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_text(text.decode(), path)
-        except (OSError, Cd38kgError):
-            pass  # an unwritable cache only costs the next run the same work
+        write_cache(path, [text])
         return text
 
     @property
@@ -298,13 +294,7 @@ class KnowledgeBase:
         if not isinstance(summary, dict):
             summary = self._summary()
             if path:
-                from .store import write_text
-
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    write_text(json.dumps(summary), path)
-                except (OSError, Cd38kgError):
-                    pass  # an unwritable cache only costs the next run the counting
+                write_cache(path, [json.dumps(summary).encode()])
         return {**summary, "extras": [str(p) for p in self.extras]}
 
     def _summary(self) -> dict[str, Any]:
