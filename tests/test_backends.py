@@ -199,7 +199,7 @@ def virtuoso_server(nquads_dump: Path, tmp_path_factory: pytest.TempPathFactory)
                         f"exec=ld_dir('{nquads_dump.parent}', '*.nq', 'http://ignored'); rdf_loader_run(); checkpoint;"],
                        check=True, capture_output=True, timeout=120)
         count = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), 'https://w3id.org/cd38kg/')) }"
-        loaded, dumped = int(RemoteStore(url)._select(count)[0]["n"]), nquads_dump.read_text().count("\n")
+        loaded, dumped = int(RemoteStore(url).select(count)[0]["n"]), nquads_dump.read_text().count("\n")
         if loaded != dumped:
             raise RuntimeError(f"Virtuoso loaded {loaded} of the dump's {dumped} quads: {log.read_text()[-500:]}")
         yield url
@@ -245,9 +245,63 @@ def test_the_endpoint_backend_fetches_a_bounded_neighbourhood(server: str, refer
     island = pyoxigraph.NamedNode(ISLAND_A)
     assert not list(remote.oxigraph.quads_for_pattern(island, None, None, None))
     # the server has it (asked with SELECT: Virtuoso answers ASK in JSON as a one-column table, not a boolean)
-    assert remote._select(f"SELECT ?p {{ GRAPH ?g {{ <{ISLAND_A}> ?p ?o }} }}")
+    assert remote.select(f"SELECT ?p {{ GRAPH ?g {{ <{ISLAND_A}> ?p ?o }} }}")
     assert 0 < len(remote.oxigraph) <= len(reference[0].store.oxigraph)
     assert remote.holding("") is manifest  # fetched once per process
+
+
+#: Partners asked with every resistance mechanism over a question's own fetch.
+FOCUSED_COMBINATIONS = ["daratumumab + ATRA", "isatuximab + pomalidomide", "daratumumab + lenalidomide"]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_explain_over_a_fetch_for_its_question_answers_as_over_the_whole_graph(
+        server: str, reference, request: pytest.FixtureRequest) -> None:
+    """``explain`` over an endpoint fetches only its question's forward neighbourhood: for every
+    resistance mechanism and several combinations the answer is the in-memory backend's, from
+    fewer quads than the fetch for every question."""
+    url = request.getfixturevalue(SERVERS[server])
+    kb = reference[0]
+    whole = len(RemoteStore(url).oxigraph)
+    for resistance in sorted(kb.facts.label(r) for r in kb.engine().resistances):
+        for combination in FOCUSED_COMBINATIONS:
+            store = RemoteStore(url, focus=[*combination.split(" + "), resistance])
+            focused = KnowledgeBase.load(store=store)
+            assert explain_json(focused.explain(combination, resistance)) == \
+                explain_json(kb.explain(combination, resistance)), f"{server}: {combination} vs {resistance}"
+            assert len(store.oxigraph) < whole
+
+
+def test_a_fetch_for_one_question_answers_no_other(oxigraph_server: str) -> None:
+    """Anything wider than its question would be answered from part of the graph: refused."""
+    kb = KnowledgeBase.load(store=RemoteStore(oxigraph_server, focus=["daratumumab", "ATRA", "CD38 downregulation"]))
+    assert kb.explain("daratumumab + ATRA", "CD38 downregulation").verdict
+    with pytest.raises(Cd38kgError, match="fetched for daratumumab \\+ ATRA"):
+        kb.explain("daratumumab + lenalidomide", "CD38 downregulation")
+    with pytest.raises(Cd38kgError, match="ranking hypotheses needs more of"):
+        kb.hypotheses("CD38 downregulation")
+
+
+def test_explain_on_the_command_line_fetches_for_its_question(oxigraph_server: str, reference,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from cd38kg.interfaces.cli import cli
+
+    fetched_for: list[tuple[str, ...]] = []
+    real = RemoteStore.holding
+
+    def holding(self: RemoteStore, key: str):  # noqa: ANN202
+        fetched_for.append(self.focus)
+        return real(self, key)
+
+    monkeypatch.setattr(RemoteStore, "holding", holding)
+    done = CliRunner().invoke(cli, ["--endpoint", oxigraph_server, "explain", "-c", "daratumumab + ATRA",
+                                    "-r", "CD38 downregulation", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert set(fetched_for) == {("daratumumab", "ATRA", "CD38 downregulation")}
+    expected = explain_json(reference[0].explain("daratumumab + ATRA", "CD38 downregulation"))
+    assert json.loads(done.stdout) == json.loads(json.dumps(expected))
 
 
 def test_a_real_virtuoso_row_cap_becomes_a_one_line_error(virtuoso_server: str) -> None:
@@ -420,7 +474,7 @@ def test_endpoint_traps_become_one_line_errors(fake_endpoint, status: int, heade
 
 def test_a_row_count_under_the_cap_is_accepted(fake_endpoint) -> None:
     store = RemoteStore(fake_endpoint(200, {**JSON, "X-SPARQL-MaxRows": "10000"}, rows(2)))
-    assert [row["x"] for row in store._select("SELECT ?x {}")] == ["http://example.org/0", "http://example.org/1"]
+    assert [row["x"] for row in store.select("SELECT ?x {}")] == ["http://example.org/0", "http://example.org/1"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -136,6 +136,7 @@ class KnowledgeBase:
         store), so the engine's own store never holds its own conclusions; without, the
         knowledge base's own store.
         """
+        self._whole_graph("querying")
         from .vocab import DERIVED_GRAPH
 
         if not include_derived:
@@ -350,6 +351,11 @@ class KnowledgeBase:
     def explain(self, combination: str | Sequence[str], resistance: str, antibody: str | None = None,
                 without: Iterable[str] = (), weights: ScoringWeights | None = None) -> ExplainResult:
         """Why (and how well) a combination should counter a resistance mechanism."""
+        if self.store.focus:
+            held = {normalize(name) for name in self.store.focus}
+            for name in [*combination_names(combination), resistance, *([antibody] if antibody else [])]:
+                if normalize(name) not in held:
+                    self._whole_graph(f"explaining {name!r}")
         agents = self.split_combination(combination)
         chosen = self.entity(antibody, kind="antibody", role="anti-CD38 antibody") if antibody else None
         if chosen is not None and all(a.iri != chosen.iri for a in agents):
@@ -362,6 +368,7 @@ class KnowledgeBase:
     def hypotheses(self, resistance: str, antibody: str | None = None, top: int | None = 10,
                    without: Iterable[str] = (), weights: ScoringWeights | None = None) -> list[Hypothesis]:
         """Ranked partners and antibody switches against a resistance mechanism, best first."""
+        self._whole_graph("ranking hypotheses")
         from .engine.hypotheses import rank_hypotheses
 
         if top is not None and top < 1:
@@ -374,6 +381,7 @@ class KnowledgeBase:
                ) -> Iterator[tuple[Entity, Entity, list[Hypothesis]]]:
         """Every resistance mechanism against every anti-CD38 antibody with known mechanisms: the
         ranked hypotheses of each pair the resistance impairs (batch scoring, one pass)."""
+        self._whole_graph("screening every resistance mechanism")
         from .engine.hypotheses import antibodies_with_mechanisms, rank_hypotheses
 
         engine = self.engine(weights)
@@ -385,6 +393,7 @@ class KnowledgeBase:
 
     def why_no_hypotheses(self, resistance: str, antibody: str | None = None) -> str:
         """Why ``hypotheses`` came back empty, in one sentence (an empty list is an answer too)."""
+        self._whole_graph("ranking hypotheses")
         from .engine.hypotheses import default_antibody
 
         engine = self.engine()
@@ -408,6 +417,7 @@ class KnowledgeBase:
     def evaluate(self) -> Evaluation:
         """Expert agreement, recall@3/@5 of the reviews' proposals and wrong verdicts on known
         counter-examples."""
+        self._whole_graph("evaluating the engine")
         from .engine.expert import ask_all
         from .engine.hypotheses import evaluate
 
@@ -417,9 +427,17 @@ class KnowledgeBase:
 
     def profile(self, path: str | Path, top: int = 10) -> ProfileResult:
         """Resistance mechanisms a patient profile (YAML) points to, and combinations for them."""
+        self._whole_graph("assessing a patient profile")
         from .engine.profile import assess_profile, read_profile
 
         return assess_profile(self, read_profile(Path(path)), top=top)
+
+    def _whole_graph(self, what: str) -> None:
+        """Refuse a question the local copy was not fetched for: over an endpoint's neighbourhood
+        of one question, it would answer from part of the graph as if it were all of it."""
+        if self.store.focus:
+            raise Cd38kgError(f"{what} needs more of {self.store.describe()} than this copy, fetched for "
+                              f"{' + '.join(self.store.focus)} only: load the knowledge base without a focus")
 
     def entity_of(self, iri: str) -> Entity:
         """The entity record for an IRI (a bare record when it has no label)."""
@@ -462,11 +480,13 @@ class KnowledgeBase:
 
     def split_combination(self, combination: str | Sequence[str]) -> list[Entity]:
         """Resolve "daratumumab + ATRA" (or a list of names) to agents."""
-        if isinstance(combination, str):
-            parts = [p.strip() for p in combination.replace(",", "+").split("+")]
-        else:
-            parts = [p.strip() for p in combination]
-        parts = [p for p in parts if p]
+        parts = combination_names(combination)
         if not parts:
             raise Cd38kgError("empty combination: name agents separated by '+', e.g. 'daratumumab + ATRA'")
         return [self.entity(p, kind="agent", role="agent") for p in parts]
+
+
+def combination_names(combination: str | Sequence[str]) -> list[str]:
+    """The agents' names in "daratumumab + ATRA" (or a list of names), as typed."""
+    parts = combination.replace(",", "+").split("+") if isinstance(combination, str) else combination
+    return [p.strip() for p in parts if p.strip()]

@@ -49,6 +49,8 @@ ASSERTED_GRAPH = "https://w3id.org/cd38kg/graph/asserted"
 CLAIMS_GRAPH = "https://w3id.org/cd38kg/graph/claims"
 INFERRED_GRAPH = "https://w3id.org/cd38kg/graph/inferred"
 DERIVED_GRAPH = "https://w3id.org/cd38kg/graph/derived"
+#: Every entity's normalised names (``cd38:nameKey``): an index a server answers by lookup.
+NAMES_GRAPH = "https://w3id.org/cd38kg/graph/names"
 
 HAS_XREF = OBOINOWL.hasDbXref
 
@@ -109,6 +111,6 @@ MAGNITUDES = ("strong", "moderate", "weak", "none", "unknown")
 
 __all__ = [
     "CD38", "KB", "USER", "OBO", "OBOINOWL", "DOI", "ONTOLOGY_IRI", "CURATED_GRAPH", "ASSERTED_GRAPH",
-    "CLAIMS_GRAPH", "INFERRED_GRAPH", "DERIVED_GRAPH", "HAS_XREF", "PREFIXES", "KINDS",
+    "CLAIMS_GRAPH", "INFERRED_GRAPH", "DERIVED_GRAPH", "NAMES_GRAPH", "HAS_XREF", "PREFIXES", "KINDS",
     "KIND_ALIASES", "MAGNITUDES", "Namespace", "OWL", "RDF", "RDFS", "SKOS", "XSD", "DCTERMS",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -76,19 +76,21 @@ def note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def chosen_store() -> KnowledgeStore:
-    """The store the global ``--store``/``--endpoint`` options (or their environment variables) name."""
+def chosen_store(question: Sequence[str] = ()) -> KnowledgeStore:
+    """The store the global ``--store``/``--endpoint`` options (or their environment variables) name;
+    ``question``: the names one question is about (an endpoint then sends only their neighbourhood)."""
     from ..store import open_store
 
     ctx = click.get_current_context(silent=True)
     options = ctx.find_root().params if ctx else {}
-    return open_store(options.get("store_dir"), options.get("endpoint"))
+    return open_store(options.get("store_dir"), options.get("endpoint"), question)
 
 
-def load_kb(extras: tuple[str, ...], reason: str = "cache", with_engine: bool = True) -> KnowledgeBase:
+def load_kb(extras: tuple[str, ...], reason: str = "cache", with_engine: bool = True,
+            question: Sequence[str] = ()) -> KnowledgeBase:
     from ..kb import KnowledgeBase
 
-    store = chosen_store()
+    store = chosen_store(question)
     with step("Loading the knowledge base"):
         kb = KnowledgeBase.load(extras=extras, reason=reason, store=store,  # type: ignore[arg-type]
                                 with_engine=with_engine)
@@ -179,7 +181,9 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
             weights_file: str | None, extras: tuple[str, ...], fmt: str, out: str | None) -> None:
     """Why should COMBINATION counter RESISTANCE? Verdict, causal chains, sources, conflicts."""
     html_out(fmt, out)
-    kb = load_kb(extras)
+    from ..kb import combination_names
+
+    kb = load_kb(extras, question=[*combination_names(combination), resistance, *([antibody] if antibody else [])])
     with step("Explaining"):
         result = kb.explain(combination, resistance, antibody=antibody, without=without,
                             weights=load_weights(weights_file))

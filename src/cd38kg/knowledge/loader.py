@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,9 +38,9 @@ from ..resources import bundled_inferences_file, claims_file, ontology_files
 from ..store import open_store, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import decode_text, load_into, read_bytes
-from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, RDF, RDFS
-from .facts import Facts, select, select_facts
-from .names import NameIndex
+from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, NAMES_GRAPH, OWL, RDF, RDFS
+from .facts import Q_LABELS, Facts, select, select_facts
+from .names import NameIndex, name_keys
 from .reasoning import (
     cache_dir,
     cached_inferences,
@@ -334,10 +335,26 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
         grew = len(ox) > before
         projected = project_findings(curated, "<{}>".format, lambda: str(pyoxigraph.BlankNode()))
         _add_lines(ox, cached, None, (f"{s} {p} {o} <{ASSERTED_GRAPH}> .\n" for s, p, o in projected))
+        _add_lines(ox, cached, None, _name_key_lines(ox))
         layer: dict[str, Any] = {"inference_key": inputs_key if grew else fingerprint(bundled_inputs),
                                  "new_entities": new_entities, "notes": notes}
         cached.finish(layer)
     return layer
+
+
+def _name_key_lines(ox: pyoxigraph.Store) -> Iterator[str]:
+    """The names graph: each entity's keys in the name index (:func:`cd38kg.knowledge.names.name_keys`),
+    so that a server holding the knowledge base finds the entities a question names by an index
+    lookup, not a scan of every label (:func:`cd38kg.store.neighbourhood.find_named`)."""
+    written: dict[str, tuple[set[str], set[str], set[str]]] = defaultdict(lambda: (set(), set(), set()))
+    for entity, label, alt, xref in select(ox, Q_LABELS):
+        labels, synonyms, xrefs = written[entity]
+        labels.add(label)
+        synonyms.update([alt] if alt else [])
+        xrefs.update([xref] if xref else [])
+    for entity, (labels, synonyms, xrefs) in sorted(written.items()):
+        for key in sorted(set(name_keys("", labels | synonyms, xrefs))):
+            yield f'<{entity}> <{CD38.nameKey}> "{key.translate(_ESCAPES)}" <{NAMES_GRAPH}> .\n'
 
 
 #: N-Triples escapes in a string literal.
@@ -423,11 +440,11 @@ def _cached_layer(key: str) -> dict[str, Any] | None:
 
 
 #: Code that only checks or presents what the loader and the engine compute: editing it keeps
-#: their caches (the ``facts`` scope also leaves out the engine, which reads the facts, and the
-#: API and output modules around it).
+#: their caches (the ``facts`` scope also leaves out the engine, which reads the facts, the
+#: API and output modules around it, and the endpoint backend, whose copies are never cached).
 _NOT_COMPUTING = {
     "facts": ("interfaces/", "engine/", "knowledge/validate.py", "knowledge/shacl.py",
-              "kb.py", "serialize.py", "progress.py", "view.py"),
+              "kb.py", "serialize.py", "progress.py", "view.py", "store/remote.py", "store/neighbourhood.py"),
     "derived": ("interfaces/", "knowledge/validate.py", "knowledge/shacl.py"),
     "all": (),
 }

@@ -71,6 +71,24 @@ def expand(name: str) -> str | None:
     return None
 
 
+def name_keys(label: str, synonyms: Iterable[str], xrefs: Iterable[str]) -> list[str]:
+    """The normalised names an entity is found by: its label, synonyms and cross-references, and
+    self-describing identifiers (NCT02076009, DB09331) without their prefix."""
+    xrefs = list(xrefs)
+    local_ids = [x.split(":", 1)[1] for x in xrefs if ":" in x and re.fullmatch(r"[A-Za-z]+_?\d{4,}", x.split(":", 1)[1])]
+    return [normalize(name) for name in (label, *synonyms, *xrefs, *local_ids) if name]
+
+
+def lookup_keys(name: str) -> list[str]:
+    """The keys a typed name is looked up under, in order (the first that names anything wins):
+    the name, its singular, and for an identifier its standard spelling (NCT:NCT…, CVCL_…)."""
+    key = normalize(name)
+    keys = [key, singular(key)]
+    if looks_like_identifier(name) and (standard := standard_curie(name)):
+        keys.append(normalize(standard))
+    return keys
+
+
 class EntityRows(MutableMapping[str, Entity]):
     """IRI -> entity, kept as plain rows and made into :class:`Entity` objects when asked for:
     a cached index of 450,000 entities then reads back in a fraction of the time, and a query
@@ -139,20 +157,15 @@ class NameIndex:
         """Index an entity under its label, synonyms and cross-references (CURIEs and IRIs
         are matched exactly, since their case matters: ``cd38:Regimen`` is not ``cd38:regimen``)."""
         self.entities[entity.iri] = entity
-        # Self-describing identifiers (NCT02076009, DB09331) also work without their prefix.
-        local_ids = [x.split(":", 1)[1] for x in entity.xrefs
-                     if ":" in x and re.fullmatch(r"[A-Za-z]+_?\d{4,}", x.split(":", 1)[1])]
-        for name in (entity.label, *entity.synonyms, *entity.xrefs, *local_ids):
-            if name:
-                key = normalize(name)
-                found = self._keys.get(key)
-                if found is None:
-                    self._keys[key] = (entity.iri,)
-                    if self._trigram_index is not None:
-                        for gram in trigrams(key):
-                            self._trigram_index.setdefault(gram, set()).add(key)
-                elif entity.iri not in found:
-                    self._keys[key] = (*found, entity.iri)
+        for key in name_keys(entity.label, entity.synonyms, entity.xrefs):
+            found = self._keys.get(key)
+            if found is None:
+                self._keys[key] = (entity.iri,)
+                if self._trigram_index is not None:
+                    for gram in trigrams(key):
+                        self._trigram_index.setdefault(gram, set()).add(key)
+            elif entity.iri not in found:
+                self._keys[key] = (*found, entity.iri)
 
     def candidates(self, name: str) -> set[str]:
         """IRIs that ``name`` can mean (exact on IRI/CURIE, normalised on names)."""
@@ -161,13 +174,7 @@ class NameIndex:
         iri = expand(name)
         if iri and iri in self.entities:
             return {iri}
-        key = normalize(name)
-        found = self._keys.get(key) or self._keys.get(singular(key)) or ()
-        if not found and looks_like_identifier(name):
-            # Another spelling of a standard identifier (NCT:NCT…, UniProtKB:…, CVCL_…).
-            standard = standard_curie(name)
-            found = self._keys.get(normalize(standard)) or () if standard else ()
-        return set(found)
+        return set(next((self._keys[key] for key in lookup_keys(name) if key in self._keys), ()))
 
     def resolve(self, name: str, role: str = "entity",
                 accept: Callable[[Entity], bool] | None = None) -> Entity:

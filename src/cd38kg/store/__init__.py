@@ -10,6 +10,7 @@ endpoint), or their environment variables ``CD38KG_STORE_DIR`` and ``CD38KG_ENDP
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -27,8 +28,12 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def open_store(store_dir: str | None = None, endpoint: str | None = None) -> KnowledgeStore:
-    """The store to load into or read from: arguments first, then the environment, else memory."""
+def open_store(store_dir: str | None = None, endpoint: str | None = None,
+               question: Sequence[str] = ()) -> KnowledgeStore:
+    """The store to load into or read from: arguments first, then the environment, else memory.
+
+    ``question`` names what one question is about (``explain``'s agents and resistance): an
+    endpoint then sends only their neighbourhood (a local store holds everything anyway)."""
     store_dir = store_dir or os.environ.get("CD38KG_STORE_DIR") or None
     endpoint = endpoint or os.environ.get("CD38KG_ENDPOINT") or None
     if store_dir and endpoint:
@@ -37,7 +42,8 @@ def open_store(store_dir: str | None = None, endpoint: str | None = None) -> Kno
     if name not in BACKENDS:
         raise Cd38kgError(f"CD38KG_STORE={name!r} is not a known store; use one of {', '.join(BACKENDS)}")
     module, _, cls = BACKENDS[name].partition(":")
-    return getattr(import_module(module), cls)(store_dir or endpoint)
+    backend = getattr(import_module(module), cls)
+    return backend(endpoint, focus=question) if name == "remote" else backend(store_dir)
 
 
 __all__ = ["BACKENDS", "max_input_bytes", "new_graph", "open_store", "parse_into", "rdf_format", "read_text",

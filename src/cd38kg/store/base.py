@@ -52,6 +52,9 @@ class KnowledgeStore(Protocol):
     #: True when filling can wait until something reads the store (a private in-memory store);
     #: a store others open (a directory) is filled at once so it always holds what was loaded.
     fills_on_demand: bool
+    #: The names of the one question whose neighbourhood the local copy holds (an endpoint's
+    #: copy fetched for ``explain``); empty when it holds what every question needs.
+    focus: tuple[str, ...]
 
     @property
     def oxigraph(self) -> pyoxigraph.Store:

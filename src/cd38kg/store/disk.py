@@ -41,6 +41,7 @@ class DiskStore:
     name = "disk"
     loads_inputs = True
     fills_on_demand = False
+    focus: tuple[str, ...] = ()
 
     def __init__(self, location: str | None = None) -> None:
         if not location:

@@ -20,6 +20,7 @@ class MemoryStore:
     name = "memory"
     loads_inputs = True
     fills_on_demand = True
+    focus: tuple[str, ...] = ()
 
     def __init__(self, location: str | None = None) -> None:
         import pyoxigraph

@@ -1,14 +1,13 @@
 """Any SPARQL 1.1 endpoint (``--endpoint URL``): a lab's Oxigraph or Virtuoso server.
 
-The engine never pulls a whole remote graph. It fetches the bounded neighbourhood its
-questions can reach (the nodes within the path-length limit of every anti-CD38 antibody,
-resistance and mechanism of action, members of their subclasses included, following
-relations in both directions), the findings
-about those nodes with their sources, and the vocabulary fact selection reads (classes,
-relations, evidence levels). That copy goes into a local in-memory Oxigraph store and is
-the knowledge base for the rest of the process: ``explain``, ``hypotheses``, ``profile`` and
-``query`` all answer over it. Quads are fetched with ``SELECT ?g ?s ?p ?o`` rather than
-``CONSTRUCT`` so the named graphs (curated, asserted, inferred) keep their names.
+The engine never pulls a whole remote graph. It fetches the part its questions can reach
+(:mod:`.neighbourhood`): for one question (``focus``: the names it is about, as ``explain``
+gives them) the forward neighbourhood of those entities within the path limit; otherwise the
+neighbourhood of every anti-CD38 antibody, resistance and mechanism of action. With the
+findings about those nodes, their sources and the vocabulary fact selection reads, that copy
+goes into a local in-memory Oxigraph store and is the knowledge base for the rest of the
+process. Quads are fetched with ``SELECT ?g ?s ?p ?o`` rather than ``CONSTRUCT`` so the named
+graphs (curated, asserted, inferred) keep their names.
 
 Servers fail in ways that look like success; each becomes a one-line error:
 
@@ -29,28 +28,21 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Cd38kgError
 from ..progress import step
-from ..vocab import CD38, OWL, RDF, RDFS
 from .base import Manifest, memory_copy_with
+from .neighbourhood import fetch_for_every_question, fetch_for_question
 
 if TYPE_CHECKING:
     import pyoxigraph
 
 #: Seconds one request may take (``CD38KG_ENDPOINT_TIMEOUT``).
 DEFAULT_TIMEOUT = 60.0
-#: IRIs per ``VALUES`` block: small enough for a GET-sized form and well under row caps.
-BATCH = 200
 #: Steps from the seeds: the longest path the engine searches (``ScoringWeights.max_path_length``).
 DEFAULT_HOPS = 5
-SEED_CLASSES = (CD38.AntiCD38Antibody, CD38.ResistanceMechanism, CD38.MechanismOfAction)
-SCHEMA_CLASSES = (OWL.Ontology, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty,
-                  OWL.AllDisjointClasses, CD38.EvidenceLevel, CD38.ExpressionLevel)
-#: Relations that link a record to shared reference nodes; following them would reach everything.
-NOT_FOLLOWED = (CD38.source, CD38.evidenceLevel, CD38.subject, CD38.predicate, CD38.object)
 _RESULTS_JSON = "application/sparql-results+json"
 
 
@@ -65,7 +57,7 @@ class RemoteStore:
     loads_inputs = False
     fills_on_demand = False
 
-    def __init__(self, location: str | None = None, hops: int = DEFAULT_HOPS) -> None:
+    def __init__(self, location: str | None = None, hops: int = DEFAULT_HOPS, focus: Sequence[str] = ()) -> None:
         if not location:
             raise Cd38kgError("the remote store needs an endpoint: give --endpoint URL (or set CD38KG_ENDPOINT)")
         parsed = urllib.parse.urlsplit(location)
@@ -73,6 +65,8 @@ class RemoteStore:
             raise Cd38kgError(f"--endpoint {location!r}: give an http:// or https:// URL of a SPARQL endpoint")
         self.url = location
         self.hops = hops
+        #: the names one question is about: only their forward neighbourhood is fetched
+        self.focus = tuple(focus)
         value = os.environ.get("CD38KG_ENDPOINT_TIMEOUT", str(DEFAULT_TIMEOUT))
         try:
             self.timeout = float(value)
@@ -95,8 +89,12 @@ class RemoteStore:
             import pyoxigraph
 
             self._store = pyoxigraph.Store()
-            with step(f"Fetching the knowledge base's neighbourhood from {self.url}"):
-                self._fetch(self._store)
+            if self.focus:
+                with step(f"Fetching the neighbourhood of {', '.join(self.focus)} from {self.url}"):
+                    fetch_for_question(self, self._store, self.focus, self.hops)
+            else:
+                with step(f"Fetching the knowledge base's neighbourhood from {self.url}"):
+                    fetch_for_every_question(self, self._store, self.hops)
             self._manifest = Manifest(key=_content_key(self._store))
         return self._manifest
 
@@ -112,54 +110,12 @@ class RemoteStore:
     def copy_with(self, ntriples: bytes, graph: str) -> pyoxigraph.Store:
         return memory_copy_with(self.oxigraph, ntriples, graph)
 
-    # -- what is fetched ------------------------------------------------------------------
-
-    def _fetch(self, store: pyoxigraph.Store) -> None:
-        kinds = " ".join(f"<{k}>" for k in SCHEMA_CLASSES)
-        store.bulk_extend(self._quads(f"""SELECT ?g ?s ?p ?o ?p2 ?o2 WHERE {{
-  VALUES ?kind {{ {kinds} }} GRAPH ?t {{ ?s <{RDF.type}> ?kind }}
-  GRAPH ?g {{ ?s ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p2 ?o2 }} }} }}"""))
-        seeds = " ".join(f"<{k}>" for k in SEED_CLASSES)
-        nodes = {row["x"] for row in self._select(
-            f"SELECT DISTINCT ?x WHERE {{ VALUES ?kind {{ {seeds} }} GRAPH ?h {{ ?c <{RDFS.subClassOf}>* ?kind }} "
-            f"GRAPH ?g {{ ?x <{RDF.type}> ?c }} FILTER(isIRI(?x)) }}")}
-        frontier = set(nodes)
-        skip = " ".join(f"<{p}>" for p in NOT_FOLLOWED)
-        for _ in range(self.hops):
-            reached: set[str] = set()
-            for batch in _batches(sorted(frontier)):
-                reached |= {row["n"] for row in self._select(f"""SELECT DISTINCT ?n WHERE {{
-  VALUES ?x {{ {batch} }}
-  GRAPH ?g {{ {{ ?x ?p ?n }} UNION {{ ?n ?p ?x }} }} GRAPH ?h {{ ?p <{RDF.type}> <{OWL.ObjectProperty}> }}
-  FILTER(isIRI(?n) && ?p NOT IN ({skip.replace(" ", ", ")})) }}""")}
-            frontier = reached - nodes
-            nodes |= frontier
-            if not frontier:
-                break
-        records: set[str] = set()
-        for batch in _batches(sorted(nodes)):
-            records |= {row["f"] for row in self._select(f"""SELECT DISTINCT ?f WHERE {{
-  VALUES ?x {{ {batch} }} GRAPH ?g {{ {{ ?f <{CD38.subject}> ?x }} UNION {{ ?f <{CD38.object}> ?x }} }} }}""")}
-        described = nodes | records
-        self._describe(store, described)
-        # One more level, without hopping: the sources, evidence levels and boundary
-        # entities the fetched statements name, so each has its label.
-        quads = list(store.quads_for_pattern(None, None, None, None))
-        named = ({q.object.value for q in quads if type(q.object).__name__ == "NamedNode"}
-                 - {q.subject.value for q in quads if type(q.subject).__name__ == "NamedNode"} - described)
-        self._describe(store, named)
-
-    def _describe(self, store: pyoxigraph.Store, subjects: Iterable[str]) -> None:
-        for batch in _batches(sorted(subjects)):
-            store.bulk_extend(self._quads(f"""SELECT ?g ?s ?p ?o ?p2 ?o2 WHERE {{
-  VALUES ?s {{ {batch} }} GRAPH ?g {{ ?s ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p2 ?o2 }} }} }}"""))
-
-    def _quads(self, query: str) -> Iterator[Any]:
+    def quads(self, query: str) -> Iterator[Any]:
         """Quads from a ``?g ?s ?p ?o [?p2 ?o2]`` SELECT (the optional pair describes a blank object)."""
         import pyoxigraph as ox
 
         self._blank_prefix += 1
-        rows = self._select(query, terms=True)
+        rows = self.select(query, terms=True)
         for row in rows:
             graph = row["g"]
             yield ox.Quad(row["s"], row["p"], row["o"], graph)
@@ -168,7 +124,7 @@ class RemoteStore:
 
     # -- the protocol ---------------------------------------------------------------------
 
-    def _select(self, query: str, terms: bool = False) -> list[dict[str, Any]]:
+    def select(self, query: str, terms: bool = False) -> list[dict[str, Any]]:
         """Rows of a SELECT: plain strings, or pyoxigraph terms when ``terms``."""
         document = self._post(query)
         prefix = f"r{self._blank_prefix}x"
@@ -238,11 +194,6 @@ def _term(cell: dict[str, str], blank_prefix: str) -> Any:
         return ox.Literal(value, language=cell["xml:lang"])
     datatype = cell.get("datatype")
     return ox.Literal(value, datatype=ox.NamedNode(datatype) if datatype else None)
-
-
-def _batches(iris: list[str]) -> Iterator[str]:
-    for start in range(0, len(iris), BATCH):
-        yield " ".join(f"<{iri}>" for iri in iris[start:start + BATCH])
 
 
 def _content_key(store: pyoxigraph.Store) -> str:
