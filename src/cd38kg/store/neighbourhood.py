@@ -127,8 +127,10 @@ def fetch_for_question(endpoint: Endpoint, store: pyoxigraph.Store, names: Seque
         seen |= frontier
     local = _Local(store, seen)
     contexts, expressed = _expression_records(endpoint, {m for v in seen for m in local.values(v, CD38.ofMolecule)})
-    describe(endpoint, store, records | expressed | (contexts - seen))
-    held = seen | contexts | records | expressed
+    records |= expressed
+    records |= _conflicting(endpoint, records)
+    describe(endpoint, store, records | (contexts - seen))
+    held = seen | contexts | records
     _describe_with_references(endpoint, store, _negative_member_findings(endpoint, store, records, schema), held)
 
 
@@ -212,6 +214,16 @@ def _findings_from(endpoint: Endpoint, stand_ins: Iterable[str],
             yield row["f"], row["p"], row["n"]
 
 
+def _conflicting(endpoint: Endpoint, findings: Iterable[str]) -> set[str]:
+    """The findings marked as conflicting with any of ``findings`` (the mark is stated on one of
+    the two; an answer reports it beside either)."""
+    found: set[str] = set()
+    for batch in batches(findings):
+        found |= {row["a"] for row in endpoint.select(
+            f"SELECT DISTINCT ?a WHERE {{ VALUES ?f {{ {batch} }} GRAPH ?g {{ ?a <{CD38.conflictsWith}> ?f }} }}")}
+    return found
+
+
 def _contexts(endpoint: Endpoint, molecules: Iterable[str]) -> set[str]:
     """The cell contexts of molecules (a finding on a bare molecule holds in each of them)."""
     found: set[str] = set()
@@ -254,12 +266,15 @@ def _negative_member_findings(endpoint: Endpoint, store: pyoxigraph.Store, recor
         if local.values(finding, CD38.subject) & schema.classes:
             for predicate in local.values(finding, CD38.predicate) & schema.causal:
                 claims |= {(predicate, o) for o in local.values(finding, CD38.object)}
-    objects = {o for _, o in claims}
     found: set[str] = set()
-    for batch in batches(objects):
-        found |= {row["f"] for row in endpoint.select(f"""SELECT ?f ?p ?o WHERE {{ VALUES ?o {{ {batch} }}
-  GRAPH ?g {{ ?f <{CD38.object}> ?o ; <{CD38.magnitude}> ?m ; <{CD38.predicate}> ?p }}
-  FILTER(STR(?m) IN ("none", "unknown")) }}""") if (row["p"], row["o"]) in claims}
+    predicates = ", ".join(sorted({f"<{p}>" for p, _ in claims}))
+    for batch in batches({o for _, o in claims}):
+        # From the findings of no effect (few) to their objects: starting from the claims' objects
+        # (hubs with thousands of findings) costs a second on a million-statement server.
+        negative = " UNION ".join(f"""{{ GRAPH ?g {{ ?f <{CD38.magnitude}> "{m}" . ?f <{CD38.object}> ?o .
+  ?f <{CD38.predicate}> ?p }} }}""" for m in ("none", "unknown"))
+        found |= {row["f"] for row in endpoint.select(f"""SELECT ?f ?p ?o WHERE {{ {negative}
+  FILTER(?o IN ({batch.replace(" ", ", ")}) && ?p IN ({predicates})) }}""") if (row["p"], row["o"]) in claims}
     return found
 
 
