@@ -137,6 +137,7 @@ def test_a_pickled_name_index_resolves_as_the_one_it_was_made_from():
     ("interfaces/cli.py", True, True),       # presentation: every cache kept
     ("kb.py", True, False),                  # the API: the store and facts kept, the ready engine rebuilt
     ("engine/explain.py", True, False),      # the engine's semantics: its cache rebuilt, the store kept
+    ("store/neighbourhood.py", True, False),  # what an endpoint sends: its copies are never cached
     ("knowledge/facts.py", False, False),    # what the facts are: everything computed again
 ])
 def test_code_keys_follow_what_the_edited_module_computes(tmp_path, edited, facts_kept, engine_kept):
