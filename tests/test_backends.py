@@ -282,26 +282,33 @@ def test_a_fetch_for_one_question_answers_no_other(oxigraph_server: str) -> None
         kb.hypotheses("CD38 downregulation")
 
 
-def test_explain_on_the_command_line_fetches_for_its_question(oxigraph_server: str, reference,
+def test_explain_on_the_command_line_fetches_for_its_question(oxigraph_server: str, reference, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command fetches for the names it is given, as far as the weights' paths reach."""
     from click.testing import CliRunner
 
     from cd38kg.interfaces.cli import cli
 
-    fetched_for: list[tuple[str, ...]] = []
+    fetched_for: list[tuple[tuple[str, ...], int]] = []
     real = RemoteStore.holding
 
     def holding(self: RemoteStore, key: str):  # noqa: ANN202
-        fetched_for.append(self.focus)
+        fetched_for.append((self.focus, self.hops))
         return real(self, key)
 
     monkeypatch.setattr(RemoteStore, "holding", holding)
-    done = CliRunner().invoke(cli, ["--endpoint", oxigraph_server, "explain", "-c", "daratumumab + ATRA",
-                                    "-r", "CD38 downregulation", "--format", "json"])
+    asked = ["--endpoint", oxigraph_server, "explain", "-c", "daratumumab + ATRA", "-r", "CD38 downregulation",
+             "--format", "json"]
+    done = CliRunner().invoke(cli, asked)
     assert done.exit_code == 0, done.output
-    assert set(fetched_for) == {("daratumumab", "ATRA", "CD38 downregulation")}
+    assert set(fetched_for) == {(("daratumumab", "ATRA", "CD38 downregulation"), 5)}
     expected = explain_json(reference[0].explain("daratumumab + ATRA", "CD38 downregulation"))
     assert json.loads(done.stdout) == json.loads(json.dumps(expected))
+    weights = tmp_path / "weights.json"
+    weights.write_text('{"max_path_length": 6}')
+    fetched_for.clear()
+    assert CliRunner().invoke(cli, [*asked, "--weights", str(weights)]).exit_code == 0
+    assert {hops for _, hops in fetched_for} == {6}
 
 
 def test_a_real_virtuoso_row_cap_becomes_a_one_line_error(virtuoso_server: str) -> None:

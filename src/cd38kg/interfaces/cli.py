@@ -76,21 +76,23 @@ def note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def chosen_store(question: Sequence[str] = ()) -> KnowledgeStore:
+def chosen_store(question: Sequence[str] = (), weights: Any = None) -> KnowledgeStore:
     """The store the global ``--store``/``--endpoint`` options (or their environment variables) name;
-    ``question``: the names one question is about (an endpoint then sends only their neighbourhood)."""
+    ``question``: the names one question is about (an endpoint then sends only their neighbourhood);
+    ``weights``: the scoring weights in use (an endpoint's fetch reaches as far as their paths)."""
     from ..store import open_store
 
     ctx = click.get_current_context(silent=True)
     options = ctx.find_root().params if ctx else {}
-    return open_store(options.get("store_dir"), options.get("endpoint"), question)
+    reach = weights.max_path_length if weights is not None else None
+    return open_store(options.get("store_dir"), options.get("endpoint"), question, reach)
 
 
 def load_kb(extras: tuple[str, ...], reason: str = "cache", with_engine: bool = True,
-            question: Sequence[str] = ()) -> KnowledgeBase:
+            question: Sequence[str] = (), weights: Any = None) -> KnowledgeBase:
     from ..kb import KnowledgeBase
 
-    store = chosen_store(question)
+    store = chosen_store(question, weights)
     with step("Loading the knowledge base"):
         kb = KnowledgeBase.load(extras=extras, reason=reason, store=store,  # type: ignore[arg-type]
                                 with_engine=with_engine)
@@ -183,10 +185,11 @@ def explain(combination: str, resistance: str, antibody: str | None, without: tu
     html_out(fmt, out)
     from ..kb import combination_names
 
-    kb = load_kb(extras, question=[*combination_names(combination), resistance, *([antibody] if antibody else [])])
+    weights = load_weights(weights_file)
+    kb = load_kb(extras, question=[*combination_names(combination), resistance, *([antibody] if antibody else [])],
+                 weights=weights)
     with step("Explaining"):
-        result = kb.explain(combination, resistance, antibody=antibody, without=without,
-                            weights=load_weights(weights_file))
+        result = kb.explain(combination, resistance, antibody=antibody, without=without, weights=weights)
     if fmt == "html":
         from .render_html import explanation_html, write_html
 
@@ -225,10 +228,10 @@ def hypotheses(resistance: str | None, screen_all: bool, antibody: str | None, t
     if not resistance:
         raise click.UsageError("give --resistance NAME, or --all to screen every resistance mechanism")
     html_out(fmt, out)
-    kb = load_kb(extras)
+    weights = load_weights(weights_file)
+    kb = load_kb(extras, weights=weights)
     with step(f"Ranking partners against {resistance}"):
-        ranked = kb.hypotheses(resistance, antibody=antibody, top=top, without=without,
-                               weights=load_weights(weights_file))
+        ranked = kb.hypotheses(resistance, antibody=antibody, top=top, without=without, weights=weights)
     target = kb.entity(resistance, kind="resistance", role="resistance mechanism")
     chosen = ranked[0].antibody if ranked else (kb.entity(antibody, kind="antibody") if antibody else None)
     why = "" if ranked else kb.why_no_hypotheses(resistance, antibody)
@@ -252,8 +255,8 @@ def screen(top: int, weights_file: str | None, extras: tuple[str, ...], fmt: str
     from ..serialize import hypotheses_json
     from .render_tsv import HYPOTHESIS_COLUMNS, hypothesis_row, to_tsv
 
-    kb = load_kb(extras)
     weights = load_weights(weights_file)
+    kb = load_kb(extras, weights=weights)
     if fmt != "json":
         click.echo(to_tsv((HYPOTHESIS_COLUMNS, [])), nl=False)
     for number, (resistance, antibody, ranked) in enumerate(kb.screen(top, weights), 1):

@@ -29,11 +29,12 @@ BACKENDS: dict[str, str] = {
 
 
 def open_store(store_dir: str | None = None, endpoint: str | None = None,
-               question: Sequence[str] = ()) -> KnowledgeStore:
+               question: Sequence[str] = (), reach: int | None = None) -> KnowledgeStore:
     """The store to load into or read from: arguments first, then the environment, else memory.
 
-    ``question`` names what one question is about (``explain``'s agents and resistance): an
-    endpoint then sends only their neighbourhood (a local store holds everything anyway)."""
+    ``question`` names what one question is about (``explain``'s agents and resistance) and
+    ``reach`` is the longest path searched (default: the default weights'): an endpoint then sends
+    only the neighbourhood they need (a local store holds everything anyway)."""
     store_dir = store_dir or os.environ.get("CD38KG_STORE_DIR") or None
     endpoint = endpoint or os.environ.get("CD38KG_ENDPOINT") or None
     if store_dir and endpoint:
@@ -43,7 +44,9 @@ def open_store(store_dir: str | None = None, endpoint: str | None = None,
         raise Cd38kgError(f"CD38KG_STORE={name!r} is not a known store; use one of {', '.join(BACKENDS)}")
     module, _, cls = BACKENDS[name].partition(":")
     backend = getattr(import_module(module), cls)
-    return backend(endpoint, focus=question) if name == "remote" else backend(store_dir)
+    if name == "remote":
+        return backend(endpoint, focus=question, **({"hops": reach} if reach else {}))
+    return backend(store_dir)
 
 
 __all__ = ["BACKENDS", "max_input_bytes", "new_graph", "open_store", "parse_into", "rdf_format", "read_text",
