@@ -29,10 +29,12 @@ _GREEK = str.maketrans({"α": "a", "β": "b", "γ": "g", "δ": "d", "ε": "e", "
 
 def normalize(name: str) -> str:
     """The comparison key of a name: case, Greek letters, dashes and spacing folded."""
-    text = unicodedata.normalize("NFKC", name).casefold().translate(_GREEK)
-    text = text.replace("’", "'").replace("–", "-").replace("—", "-")
-    text = re.sub(r"[\s_\-]+", " ", text)
-    return text.strip(" '\"")
+    if name.isascii():  # most names: NFKC, casefolding and the Greek table change nothing but case
+        text = name.lower()
+    else:
+        text = unicodedata.normalize("NFKC", name).casefold().translate(_GREEK)
+        text = text.replace("’", "'").replace("–", "-").replace("—", "-")
+    return " ".join(text.replace("_", " ").replace("-", " ").split()).strip(" '\"")
 
 
 def trigrams(key: str) -> set[str]:
@@ -79,14 +81,15 @@ def name_keys(label: str, synonyms: Iterable[str], xrefs: Iterable[str]) -> list
     return [normalize(name) for name in (label, *synonyms, *xrefs, *local_ids) if name]
 
 
-def lookup_keys(name: str) -> list[str]:
+def lookup_keys(name: str) -> Iterator[str]:
     """The keys a typed name is looked up under, in order (the first that names anything wins):
-    the name, its singular, and for an identifier its standard spelling (NCT:NCT…, CVCL_…)."""
+    the name, its singular, and for an identifier its standard spelling (NCT:NCT…, CVCL_…), made
+    only when asked for (the standard spelling costs a registry lookup)."""
     key = normalize(name)
-    keys = [key, singular(key)]
+    yield key
+    yield singular(key)
     if looks_like_identifier(name) and (standard := standard_curie(name)):
-        keys.append(normalize(standard))
-    return keys
+        yield normalize(standard)
 
 
 class EntityRows(MutableMapping[str, Entity]):

@@ -148,7 +148,7 @@ def find_named(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
         if iri is not None:  # an IRI or CURIE names one entity exactly
             found.add(iri)
         elif len(name) <= MAX_NAME_LENGTH:  # longer ones are refused when the name is resolved
-            keys[name] = lookup_keys(name)
+            keys[name] = list(lookup_keys(name))
     wanted = sorted({key for listed in keys.values() for key in listed})
     held: dict[str, set[str]] = defaultdict(set)
     for start in range(0, len(wanted), BATCH):
