@@ -102,7 +102,7 @@ def fetch_for_question(endpoint: Endpoint, store: pyoxigraph.Store, names: Seque
     anti-CD38 antibody, with what the engine reads beside the paths (see the module)."""
     fetch_schema(endpoint, store)
     schema = _Schema(store)
-    seeds = find_named(endpoint, names) | _members(endpoint, schema.below(CD38.AntiCD38Antibody))
+    seeds = find_named(endpoint, names) | _subjects(endpoint, RDF.type, schema.below(CD38.AntiCD38Antibody))
     closed = set().union(*(schema.below(kind) for kind in CLOSED_KINDS))
     seen, frontier, records = set(seeds), set(seeds), set()
     for depth in range(hops + 1):
@@ -119,8 +119,8 @@ def fetch_for_question(endpoint: Endpoint, store: pyoxigraph.Store, names: Seque
         for finding, predicate, target in _findings_from(endpoint, stand_ins, schema.reverse):
             records.add(finding)
             (causal_targets if predicate in schema.causal else reached).add(target)
-        reached |= causal_targets | _contexts(endpoint, causal_targets)
-        reached |= _members(endpoint, {t for t in causal_targets if t in schema.classes})
+        reached |= causal_targets | _subjects(endpoint, CD38.ofMolecule, causal_targets)
+        reached |= _subjects(endpoint, RDF.type, set().union(*(schema.below(t) for t in causal_targets & schema.classes)))
         for node in walked:  # a context's molecule and cell (their lineage decides who escapes)
             reached |= local.values(node, CD38.ofMolecule) | local.values(node, CD38.inCell)
         frontier = reached - seen
@@ -128,7 +128,7 @@ def fetch_for_question(endpoint: Endpoint, store: pyoxigraph.Store, names: Seque
     local = _Local(store, seen)
     contexts, expressed = _expression_records(endpoint, {m for v in seen for m in local.values(v, CD38.ofMolecule)})
     records |= expressed
-    records |= _conflicting(endpoint, records)
+    records |= _subjects(endpoint, CD38.conflictsWith, records)
     describe(endpoint, store, records | (contexts - seen))
     held = seen | contexts | records
     _describe_with_references(endpoint, store, _negative_member_findings(endpoint, store, records, schema), held)
@@ -214,32 +214,15 @@ def _findings_from(endpoint: Endpoint, stand_ins: Iterable[str],
             yield row["f"], row["p"], row["n"]
 
 
-def _conflicting(endpoint: Endpoint, findings: Iterable[str]) -> set[str]:
-    """The findings marked as conflicting with any of ``findings`` (the mark is stated on one of
-    the two; an answer reports it beside either)."""
+def _subjects(endpoint: Endpoint, predicate: str, objects: Iterable[str]) -> set[str]:
+    """The IRIs with ``predicate`` to any of ``objects``: the findings marked as conflicting with
+    some (the mark is stated on one of the two, and an answer reports it beside either), the
+    cell contexts of molecules (a finding on a bare molecule holds in each), the members of
+    classes (given with their subclasses)."""
     found: set[str] = set()
-    for batch in batches(findings):
-        found |= {row["a"] for row in endpoint.select(
-            f"SELECT DISTINCT ?a WHERE {{ VALUES ?f {{ {batch} }} GRAPH ?g {{ ?a <{CD38.conflictsWith}> ?f }} }}")}
-    return found
-
-
-def _contexts(endpoint: Endpoint, molecules: Iterable[str]) -> set[str]:
-    """The cell contexts of molecules (a finding on a bare molecule holds in each of them)."""
-    found: set[str] = set()
-    for batch in batches(molecules):
-        found |= {row["c"] for row in endpoint.select(
-            f"SELECT DISTINCT ?c WHERE {{ VALUES ?m {{ {batch} }} GRAPH ?g {{ ?c <{CD38.ofMolecule}> ?m }} }}")}
-    return found
-
-
-def _members(endpoint: Endpoint, classes: Iterable[str]) -> set[str]:
-    """The individuals typed with any of ``classes`` (give them with their subclasses)."""
-    found: set[str] = set()
-    for batch in batches(classes):
+    for batch in batches(objects):
         found |= {row["x"] for row in endpoint.select(
-            f"SELECT DISTINCT ?x WHERE {{ VALUES ?c {{ {batch} }} GRAPH ?g {{ ?x <{RDF.type}> ?c }} "
-            "FILTER(isIRI(?x)) }")}
+            f"SELECT DISTINCT ?x WHERE {{ VALUES ?o {{ {batch} }} GRAPH ?g {{ ?x <{predicate}> ?o }} FILTER(isIRI(?x)) }}")}
     return found
 
 
