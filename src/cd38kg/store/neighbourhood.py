@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..knowledge.materialise import reachable
 from ..knowledge.names import MAX_NAME_LENGTH, NameIndex, expand, lookup_keys, normalize
 from ..model import Entity
 from ..vocab import CD38, NAMES_GRAPH, OWL, RDF, RDFS, SKOS
@@ -316,22 +317,11 @@ class _Schema:
 
     def above(self, classes: Iterable[str]) -> set[str]:
         """``classes`` and every class above them."""
-        return _closure(classes, self._up)
+        return set().union(*(reachable(c, self._up) for c in classes))
 
     def below(self, cls: str) -> set[str]:
         """``cls`` and every class below it."""
-        return _closure([cls], self._down)
-
-
-def _closure(start: Iterable[str], links: dict[str, set[str]]) -> set[str]:
-    found = set(start)
-    pending = list(found)
-    while pending:
-        for nxt in links.get(pending.pop(), ()):
-            if nxt not in found:
-                found.add(nxt)
-                pending.append(nxt)
-    return found
+        return reachable(cls, self._down)
 
 
 class _Local:
