@@ -4,7 +4,9 @@ Search limits (``max_length``) are parameters; blocked nodes keep a path from wa
 through, say, another drug. :class:`PathIndex` is the search the engine uses (rustworkx over
 the region a path can reach); :func:`reference_simple_paths` is networkx, kept as the
 reference the index is checked against. A path is as strong as its weakest step (:func:`strength`,
-following the rule documented in :mod:`cd38kg.engine.scoring`).
+following the rule documented in :mod:`cd38kg.engine.scoring`). Walks, which may repeat
+nodes, bound what a search could find without searching: how few edges reach a node with a
+given sign, how strong a positive walk can be (every simple path is a walk).
 """
 
 from __future__ import annotations
