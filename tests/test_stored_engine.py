@@ -36,6 +36,10 @@ def test_stored_distances_to_the_mechanisms_are_the_walked_ones(built_and_stored
         remembered = stored.paths.distances_to(mechanism, length, stored.path_bound)
         assert type(remembered) is not dict, "read from the cache, not walked again"
         assert dict(remembered) == dict(built.paths.distances_to(mechanism, length, built.path_bound))
+        assert (stored.paths.strongest_to(mechanism, length, stored.path_bound)
+                == built.paths.strongest_to(mechanism, length, built.path_bound))
+    assert stored.paths._weights is None, "the strongest walks are read from the cache, not walked again"
+    assert stored.paths.topology[3] == built.paths.topology[3]  # the signs behind each predecessor
 
 
 def test_stored_engine_ranks_every_resistance_as_the_built_one(kb, built_and_stored):

@@ -43,6 +43,8 @@ from .paths import Path, PathIndex, path_factors, strength
 from .scoring import ScoringWeights
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import networkx as nx
 
     from ..knowledge.facts import Facts
@@ -60,6 +62,9 @@ INSUFFICIENT = "insufficient"
 _QUANTITIES = {"expression", "number", "amount"}
 #: Verdict bands of the score: score = (band + net benefit) / 3.
 BAND = {Verdict.OVERCOMES: 2, Verdict.PARTIAL: 1, Verdict.MIXED: 0}
+#: Added to a score bound's net benefit: the bound sums the same products as the score in
+#: another order, so the two may differ in the last bits of a float.
+_SLACK = 1e-9
 
 
 def same_aspect(a: str, b: str) -> bool:
@@ -365,15 +370,62 @@ class Engine:
                     out.append(support)
         return tuple(out)
 
+    @cached_property
+    def kind_factors(self) -> dict[str, float]:
+        """What a partner path weighs by its kind (:mod:`cd38kg.engine.scoring`)."""
+        weights = self.weights
+        return {RESTORES: weights.restores, ESCAPES: weights.escapes, COMPENSATES: weights.compensates,
+                PARALLEL: weights.parallel, EXPOSED: weights.exposed, INSUFFICIENT: 0.0,
+                CONTESTED: weights.contested_restoration, AGGRAVATES: weights.aggravates,
+                OPPOSES: weights.aggravates}
+
+    def presumed(self, item: MechanismAssessment) -> float:
+        """A mechanism the antibody is known to use only through its class counts for less."""
+        edge = item.reliance_edge
+        return self.weights.extrapolated if edge is not None and edge.extrapolated else 1.0
+
+    def score_bounds(self, antibody: str, resistance: str, partners: Iterable[str]) -> dict[str, float]:
+        """An upper bound of each partner's score (:meth:`judge`), read from walks computed once
+        per mechanism instead of the partner's own paths, so ranking judges only partners that
+        could still be shown.
+
+        The bound follows the rule step by step: a path's support is its weakest edge times
+        its kind's factor (at most the largest factor, times ``contested`` if that exceeds 1;
+        a shield only lowers it), and no path is stronger than the strongest positive walk
+        (:meth:`PathIndex.strongest_to`); harm only lowers the net benefit. The verdict is
+        *overcomes* only when every impaired mechanism is restored, which needs a positive path
+        through a node the resistance changes itself, reaching it with the opposite sign: when
+        no walk of the path limit can (:meth:`PathIndex.signed_distances`), the band is at most
+        *partial*'s.
+        """
+        impaired, _ = self.impairments(antibody, resistance)
+        partners = list(partners)
+        if not impaired:
+            return dict.fromkeys(partners, 0.0)
+        length, bound = self.weights.max_path_length, self.path_bound
+        factor = max(self.kind_factors.values()) * max(1.0, self.weights.contested)
+        support = dict.fromkeys(partners, 0.0)
+        restorable = dict.fromkeys(partners, True)
+        for item in impaired:
+            strongest = self.paths.strongest_to(item.mechanism, length, bound)
+            to_mechanism = self.paths.distances_to(item.mechanism, length, bound)
+            seeds = {(node, -sign): to_mechanism[node] for node, changes in item.lesion.items()
+                     for sign, _, own in changes if own and node in to_mechanism}
+            restoring = self.paths.signed_distances(seeds, length, bound)
+            weight = item.omega * self.presumed(item) * factor
+            for partner in partners:
+                i = self.paths.number_of(partner)
+                support[partner] += weight * (strongest[i] if i is not None else 0.0)
+                restorable[partner] = restorable[partner] and restoring.get(partner, 1) is not None
+        return {p: score_of(Verdict.OVERCOMES if restorable[p] else Verdict.PARTIAL, min(1.0, support[p]) + _SLACK)
+                for p in partners}
+
     def _assess_partners(self, item: MechanismAssessment, antibody: str, partners: list[str]) -> None:
         weights = self.weights
         depleted = item.depleted
         # When the resistance acts on the antibody itself, only what acts upstream of it counts.
         neutralised_at = item.depth.get(antibody)
-        factor_of = {RESTORES: weights.restores, ESCAPES: weights.escapes, COMPENSATES: weights.compensates,
-                     PARALLEL: weights.parallel, EXPOSED: weights.exposed, INSUFFICIENT: 0.0,
-                     CONTESTED: weights.contested_restoration, AGGRAVATES: weights.aggravates,
-                     OPPOSES: weights.aggravates}
+        factor_of = self.kind_factors
         for partner in partners:
             blocked = self.closed_to_paths(antibody)
             for path in self.paths.simple_paths(partner, item.mechanism, weights.max_path_length, blocked,
@@ -399,8 +451,7 @@ class Engine:
                 item.partner_paths.append(ScoredPath(path, value * factor_of[kind], kind, factor_of[kind], node, disputed,
                                                      shield))
         best_support, best_harm = item.best_support, item.best_harm
-        # A mechanism the antibody is known to use only through its class counts for less.
-        presumed = weights.extrapolated if item.reliance_edge is not None and item.reliance_edge.extrapolated else 1.0
+        presumed = self.presumed(item)
         item.support = presumed * best_support.strength if best_support else 0.0
         item.harm = presumed * best_harm.strength if best_harm else 0.0
         kinds = {p.kind for p in item.partner_paths if p.strength > 0 or p.kind == INSUFFICIENT}

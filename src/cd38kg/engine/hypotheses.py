@@ -13,8 +13,10 @@ go to the better-evidenced route, then to the name.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
+from math import inf
 from typing import TYPE_CHECKING, Any
 
 from ..knowledge.names import curie
@@ -88,8 +90,10 @@ def rank_hypotheses(kb: KnowledgeView, resistance: Entity, antibody: Entity | No
 
     Without an antibody, the question is asked for the clinical antibody the resistance
     hurts most (e.g. daratumumab for complement-inhibitor upregulation). Only partners that
-    can reach an impaired mechanism are explained (:func:`reachable_partners`); ``prune=False``
-    explains every agent, the same answers the slow way (kept to check that).
+    can reach an impaired mechanism are explained (:func:`reachable_partners`), those with the
+    best score bound (:meth:`Engine.score_bounds`) first, and only while the bound can still
+    reach the ``top`` shown; ``prune=False`` explains every agent, the same answers the slow
+    way (kept to check that).
     """
     engine = engine or kb.engine()
     explainer = Explainer(engine, kb.entity_of)
@@ -99,14 +103,22 @@ def rank_hypotheses(kb: KnowledgeView, resistance: Entity, antibody: Entity | No
             return []
         antibody = kb.entity_of(chosen)
     ab = antibody.iri
+    switches = switch_hypotheses(kb, engine, resistance, antibody)
+    cutoff = Cutoff(top, [round(s.result.score, 4) for s in switches])
     partners = reachable_partners(kb, engine, ab, resistance.iri) if prune else candidate_partners(kb, engine)
-    helpful = []
-    for partner in partners:
+    bounds = engine.score_bounds(ab, resistance.iri, partners) if prune and top else None
+    helpful: dict[str, Candidate] = {}
+    for partner in sorted(partners, key=lambda p: -bounds[p]) if bounds else partners:
+        if bounds and bounds[partner] < cutoff.threshold:
+            break  # the bounds only fall from here: no later partner can be shown
         judged = engine.judge(ab, [partner], resistance.iri)
         if judged.verdict in HELPFUL and judged.score > 0:
-            helpful.append(Candidate(kb.entity_of(partner), antibody, judged))
-    ranked: list[Candidate | Hypothesis] = [*_group_equivalents(kb, engine, helpful),
-                                            *switch_hypotheses(kb, engine, resistance, antibody)]
+            entity = kb.entity_of(partner)
+            helpful[partner] = Candidate(entity, antibody, judged, _equivalence_class(kb, engine, entity, antibody, judged))
+            cutoff.add(helpful[partner])
+    # In the partners' own order, as without bounds: it breaks ties the sort leaves (equal labels).
+    candidates = [helpful[p] for p in partners if p in helpful]
+    ranked: list[Candidate | Hypothesis] = [*_group_equivalents(candidates), *switches]
     ranked.sort(key=sort_key)
     # Only the hypotheses shown are put into words.
     return [_worded(kb, explainer, item, resistance) if isinstance(item, Candidate) else item
@@ -120,11 +132,48 @@ class Candidate:
     partner: Entity
     antibody: Entity
     judged: Judgement
+    #: what it shares with its true equivalents (:func:`_equivalence_class`); None: it stands alone
+    equivalence: tuple[Any, ...] | None = None
     equivalents: list[Candidate] = field(default_factory=list)
 
     @property
     def rank_key(self) -> tuple[float, int]:
         return (-round(self.judged.score, 4), -self.judged.evidence_rank)
+
+
+class Cutoff:
+    """The score a partner must reach to be among the ``top`` hypotheses so far: the top-th
+    best score of the items ranked, each group of true equivalents counted once (it is listed
+    once). It only rises as candidates are added, so a partner whose score bound lies below it
+    can never be shown, nor be an equivalent of one that is (equivalents share their score)."""
+
+    def __init__(self, top: int | None, scores: Iterable[float]) -> None:
+        self._top = top
+        self._best: list[float] = []  # a heap of the top best scores
+        self._classes: set[tuple[Any, ...]] = set()
+        for score in scores:
+            self._push(score)
+
+    def add(self, candidate: Candidate) -> None:
+        """Count a helpful partner, unless a true equivalent of it was counted."""
+        if candidate.equivalence is not None:
+            if candidate.equivalence in self._classes:
+                return
+            self._classes.add(candidate.equivalence)
+        self._push(round(candidate.judged.score, 4))
+
+    def _push(self, score: float) -> None:
+        if not self._top:
+            return
+        if len(self._best) < self._top:
+            heapq.heappush(self._best, score)
+        elif score > self._best[0]:
+            heapq.heapreplace(self._best, score)
+
+    @property
+    def threshold(self) -> float:
+        """The top-th best score, or -inf while fewer items are ranked (or all are shown)."""
+        return self._best[0] if self._top and len(self._best) == self._top else -inf
 
 
 def _worded(kb: KnowledgeView, explainer: Explainer, lead: Candidate, resistance: Entity) -> Hypothesis:
@@ -165,21 +214,27 @@ def _route_signature(engine: Engine, judged: Judgement) -> tuple[Any, ...]:
                  for a in judged.ordered)
 
 
-def _group_equivalents(kb: KnowledgeView, engine: Engine, candidates: list[Candidate]) -> list[Candidate]:
-    """Merge only true equivalents: the same therapeutic class, antibody, verdict and score,
-    entering through the same statements in the same contexts with the same evidence. An
-    agent without a therapeutic class, or with evidence of its own, stands alone."""
+def _equivalence_class(kb: KnowledgeView, engine: Engine, partner: Entity, antibody: Entity,
+                       judged: Judgement) -> tuple[Any, ...] | None:
+    """What true equivalents share: the same therapeutic class, antibody, verdict and score,
+    entering through the same statements in the same contexts with the same evidence. None
+    for an agent without a therapeutic class: it stands alone."""
+    cls = _therapeutic_class(kb, partner)
+    if not cls:
+        return None
+    return (cls, antibody.iri, judged.verdict, round(judged.score, 4), _route_signature(engine, judged))
+
+
+def _group_equivalents(candidates: list[Candidate]) -> list[Candidate]:
+    """Merge only true equivalents (:func:`_equivalence_class`); an agent without a therapeutic
+    class, or with evidence of its own, stands alone."""
     groups: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
     alone = []
     for candidate in candidates:
-        cls = _therapeutic_class(kb, candidate.partner)
-        if not cls:
+        if candidate.equivalence is None:
             alone.append(candidate)
-            continue
-        judged = candidate.judged
-        signature = (cls, candidate.antibody.iri, judged.verdict, round(judged.score, 4),
-                     _route_signature(engine, judged))
-        groups[signature].append(candidate)
+        else:
+            groups[candidate.equivalence].append(candidate)
     out = alone
     for members in groups.values():
         members.sort(key=sort_key)

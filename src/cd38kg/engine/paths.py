@@ -4,7 +4,9 @@ Search limits (``max_length``) are parameters; blocked nodes keep a path from wa
 through, say, another drug. :class:`PathIndex` is the search the engine uses (rustworkx over
 the region a path can reach); :func:`reference_simple_paths` is networkx, kept as the
 reference the index is checked against. A path is as strong as its weakest step (:func:`strength`,
-following the rule documented in :mod:`cd38kg.engine.scoring`).
+following the rule documented in :mod:`cd38kg.engine.scoring`). Walks, which may repeat
+nodes, bound what a search could find without searching: how few edges reach a node with a
+given sign, how strong a positive walk can be (every simple path is a walk).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import product
-from math import prod
+from itertools import chain, product
+from math import inf, prod
 from typing import TYPE_CHECKING, Any
 
 from ..knowledge.names import curie
@@ -140,6 +142,20 @@ class Distances(Mapping[str, int]):
         return len(self.row) - self.row.count(FAR)
 
 
+class SignedDistances:
+    """Node and sign -> edges of the shortest walk from the node to a seed of
+    :meth:`PathIndex.signed_distances` (None: out of reach)."""
+
+    def __init__(self, nodes: Sequence[str], number: Mapping[str, int], row: bytearray) -> None:
+        self.nodes, self.number, self.row = nodes, number, row
+
+    def get(self, node: str, sign: int) -> int | None:
+        """Walks reaching a seed with the seed's own sign (``sign`` 1) or the opposite one (-1)."""
+        i = self.number.get(node)
+        steps = FAR if i is None else self.row[2 * i + (sign < 0)]
+        return None if steps == FAR else steps
+
+
 class PathIndex:
     """Bounded simple-path search over one causal graph, built once and reused for every question.
 
@@ -156,51 +172,59 @@ class PathIndex:
 
     def __init__(self, edges: Iterable[Edge]) -> None:
         number: dict[str, int] = {}
-        succ: list[list[int]] = []
-        pred: list[list[int]] = []
         between: dict[tuple[str, str], dict[str, Edge]] = {}
         for edge in edges:
-            u, v = edge.source, edge.target
-            for node in (u, v):
+            for node in (edge.source, edge.target):
                 if node not in number:
                     number[node] = len(number)
-                    succ.append([])
-                    pred.append([])
-            parallel = between.get((u, v))
-            if parallel is None:
-                parallel = between[(u, v)] = {}
-                succ[number[u]].append(number[v])
-                pred[number[v]].append(number[u])
-            parallel[edge.relation.iri] = edge
-        self._setup(list(number), number, Adjacency.of(succ), Adjacency.of(pred), between)
+            between.setdefault((edge.source, edge.target), {})[edge.relation.iri] = edge
+        succ: list[list[int]] = [[] for _ in number]
+        pred: list[list[int]] = [[] for _ in number]
+        signs: list[list[int]] = [[] for _ in number]
+        for (u, v), parallel in between.items():
+            succ[number[u]].append(number[v])
+            pred[number[v]].append(number[u])
+            signs[number[v]].append(signs_of(parallel.values()))
+        self._setup(list(number), number, Adjacency.of(succ), Adjacency.of(pred), bytes(chain.from_iterable(signs)),
+                    between)
 
-    def _setup(self, nodes: list[str], number: dict[str, int], succ: Adjacency, pred: Adjacency,
+    def _setup(self, nodes: list[str], number: dict[str, int], succ: Adjacency, pred: Adjacency, pred_signs: bytes,
                between: Mapping[tuple[str, str], dict[str, Edge]]) -> None:
         self._nodes, self._number, self._succ, self._pred = nodes, number, succ, pred
+        #: per entry of ``pred``, the signs of the edges behind it (:func:`signs_of`): signed walks
+        #: back from a node need no edge read from disk
+        self._pred_signs = pred_signs
         #: the edges between two nodes, one per relation (as the multigraph keys them)
         self._between = between
         self._to_target: dict[tuple[str, int, frozenset[str]], Distances] = {}
+        self._strongest: dict[tuple[str, int, frozenset[str]], array] = {}
+        self._weights: tuple[array, array] | None = None
         self._numbered: dict[frozenset[str], frozenset[int]] = {}
 
     @classmethod
-    def stored(cls, nodes: list[str], number: dict[str, int], succ: Adjacency, pred: Adjacency,
+    def stored(cls, nodes: list[str], number: dict[str, int], succ: Adjacency, pred: Adjacency, pred_signs: bytes,
                between: Mapping[tuple[str, str], dict[str, Edge]]) -> PathIndex:
         """An index over a topology and edges kept elsewhere (:mod:`cd38kg.engine.stored`);
         ``number`` maps each node to its place in ``nodes``."""
         index = cls.__new__(cls)
-        index._setup(nodes, number, succ, pred, between)
+        index._setup(nodes, number, succ, pred, pred_signs, between)
         return index
 
     @property
-    def topology(self) -> tuple[list[str], Adjacency, Adjacency]:
-        """The nodes in number order, and the successor and predecessor rows."""
-        return self._nodes, self._succ, self._pred
+    def topology(self) -> tuple[list[str], Adjacency, Adjacency, bytes]:
+        """The nodes in number order, the successor and predecessor rows, and the signs behind
+        each predecessor entry."""
+        return self._nodes, self._succ, self._pred, self._pred_signs
 
     def __contains__(self, node: str) -> bool:
         return node in self._number
 
     def nodes(self) -> Iterable[str]:
         return iter(self._nodes)
+
+    def number_of(self, node: str) -> int | None:
+        """The node's place in the rows (:attr:`topology`), or None when it is not in the graph."""
+        return self._number.get(node)
 
     def successors(self, node: str) -> list[str]:
         i = self._number.get(node)
@@ -259,6 +283,94 @@ class PathIndex:
         """Seed :meth:`distances_to` with a row computed before (stored with the engine)."""
         self._to_target[(target, max_length, excluded)] = Distances(self._nodes, self._number, row)
 
+    def strongest_to(self, target: str, max_length: int, excluded: frozenset[str]) -> array:
+        """Per node number, the strength (weakest edge weight) of the strongest *positive* walk of
+        at most ``max_length`` edges from the node to ``target``, never walking through an
+        excluded node (0.0: none). Every positive simple path is such a walk, so no path the
+        search finds is stronger: an upper bound that lets ranking skip hopeless partners.
+        Cached; walked back hop by hop, keeping per node and sign only the walks that are
+        stronger than any with fewer edges (the engine cache stores the rows of the mechanisms)."""
+        key = (target, max_length, excluded)
+        if key not in self._strongest:
+            size = len(self._nodes)
+            # best[0]: positive walks, best[1]: negative ones (a negative edge turns one into the other)
+            best = (array("d", bytes(8 * size)), array("d", bytes(8 * size)))
+            start = self._number.get(target)
+            if start is not None:
+                positive, negative = self._pred_weights()
+                closed = self._numbers(excluded)
+                offsets, targets = self._pred.offsets, self._pred.targets
+                frontier = {(start, 0): inf}
+                for _ in range(max_length):
+                    ahead: dict[tuple[int, int], float] = {}
+                    for (node, flipped), value in frontier.items():
+                        if node in closed and node != start:
+                            continue  # a walk may start at an excluded node, never pass it
+                        for k in range(offsets[node], offsets[node + 1]):
+                            before = targets[k]
+                            for weight, sign in ((positive[k], flipped), (negative[k], 1 - flipped)):
+                                found = min(weight, value)
+                                if found > best[sign][before]:
+                                    best[sign][before] = ahead[(before, sign)] = found
+                    frontier = ahead
+            self._strongest[key] = best[0]
+        return self._strongest[key]
+
+    def _pred_weights(self) -> tuple[array, array]:
+        """Per entry of the predecessor rows, the weight of the strongest positive and of the
+        strongest negative edge behind it (-1.0: none); read from the edges on first use."""
+        if self._weights is None:
+            nodes, offsets, targets = self._nodes, self._pred.offsets, self._pred.targets
+            positive, negative = array("d", [-1.0]) * len(targets), array("d", [-1.0]) * len(targets)
+            for node, name in enumerate(nodes):
+                for k in range(offsets[node], offsets[node + 1]):
+                    for edge in self._between[(nodes[targets[k]], name)].values():
+                        row = positive if edge.sign > 0 else negative
+                        row[k] = max(row[k], edge.weight)
+            self._weights = positive, negative
+        return self._weights
+
+    def remember_strongest(self, target: str, max_length: int, excluded: frozenset[str], row: array) -> None:
+        """Seed :meth:`strongest_to` with a row computed before (stored with the engine)."""
+        self._strongest[(target, max_length, excluded)] = row
+
+    def signed_distances(self, seeds: Mapping[tuple[str, int], int], max_length: int,
+                         excluded: frozenset[str]) -> SignedDistances:
+        """Fewest edges of a walk from each node to a seed, by the sign the walk must have.
+
+        A seed ``(node, sign): offset`` is reached by a walk that ends at ``node`` with that
+        sign, and costs ``offset`` more edges; walks longer than ``max_length`` in all, or
+        through an excluded node, do not count. Walked back over the predecessor rows and
+        their signs (no edge is read). Every path is a walk, so this bounds the paths from below.
+        """
+        row = bytearray([FAR]) * (2 * len(self._nodes))
+        levels: list[list[int]] = [[] for _ in range(max_length + 1)]
+        for (node, sign), offset in seeds.items():
+            i = self._number.get(node)
+            if i is not None and offset <= max_length and sign:
+                # state 2i: walks from node i with the seed's sign; 2i + 1: with the opposite sign
+                state = 2 * i + (sign < 0)
+                if offset < row[state]:
+                    row[state] = offset
+                    levels[offset].append(state)
+        seeded = {state for level in levels for state in level}
+        closed = self._numbers(excluded)
+        offsets, targets, signs = self._pred.offsets, self._pred.targets, self._pred_signs
+        for depth in range(max_length):
+            for state in levels[depth]:
+                node, flipped = divmod(state, 2)
+                if row[state] != depth or (node in closed and state not in seeded):
+                    continue  # reached sooner, or an excluded node a walk may end at but not pass
+                for k in range(offsets[node], offsets[node + 1]):
+                    before, mask = targets[k], signs[k]
+                    for edge_sign, bit in ((0, 1), (1, 2)):
+                        if mask & bit:
+                            after = 2 * before + (flipped ^ edge_sign)
+                            if row[after] > depth + 1:
+                                row[after] = depth + 1
+                                levels[depth + 1].append(after)
+        return SignedDistances(self._nodes, self._number, row)
+
     def simple_paths(self, source: str, target: str, max_length: int, blocked: frozenset[str] = frozenset(),
                      bound: frozenset[str] | None = None) -> list[Path]:
         """Every simple path from ``source`` to ``target`` of at most ``max_length`` edges that
@@ -310,6 +422,12 @@ class PathIndex:
                         ahead.append(after)
             frontier = ahead
         return list(depth)
+
+
+def signs_of(edges: Iterable[Edge]) -> int:
+    """The signs among parallel edges as bits: 1 for a positive edge, 2 for a negative one."""
+    signs = {edge.sign for edge in edges}
+    return (1 in signs) | (-1 in signs) << 1
 
 
 def strength(path: Path) -> float:

@@ -4,7 +4,9 @@ With a million statements, unpickling the whole engine took ten seconds, most of
 re-creating edges and findings that one question never reaches. The cache is one file of
 sections. The *core* is read at once: the engine's small state, the name index, and the
 causal graph's topology as compressed sparse rows (node numbers in flat integer arrays,
-which read back in milliseconds). Each node's outgoing edges are read the first time a
+which read back in milliseconds, with the signs of the edges behind each predecessor), and
+per mechanism of action the distances and strongest walks to it that bound every search
+and every partner's score. Each node's outgoing edges are read the first time a
 search reaches the node; the list of findings and of triples only if something asks for
 them (a question does not). The file is written once, atomically, and only read from the
 user's own cache (a pickle is as trusted as the code that wrote it).
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from .graph import Edge
 
 #: First bytes of the file; a file without them (an older cache) is a miss.
-MAGIC = b"cd38kg-engine/4\n"
+MAGIC = b"cd38kg-engine/5\n"
 #: Engine attributes that are not stored: rebuilt from the sections, or caches filled by questions.
 _NOT_STORED = {"facts", "paths", "_impairments", "_blocks", "_closed", "_reference"}
 _SIZE = struct.Struct("<Q")
@@ -40,7 +42,7 @@ _SIZE = struct.Struct("<Q")
 def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
     """Cache ``engine`` (as built, before any question) with its name index at ``path``. A cache
     that cannot be written only costs the next run its time."""
-    nodes, succ, pred = engine.paths.topology
+    nodes, succ, pred, pred_signs = engine.paths.topology
     shards = bytearray()
     shard_offsets = array("q", [0])
     for node in nodes:
@@ -51,13 +53,15 @@ def write_engine(engine: Engine, names: NameIndex, path: Path) -> None:
     length, bound = engine.weights.max_path_length, engine.path_bound
     relied = {m for antibody in engine.antibodies for m in engine.reliance(antibody)}
     distances = {m: bytes(engine.paths.distances_to(m, length, bound).row) for m in sorted(relied)}
+    # Likewise the strongest walks to them, which bound every partner's score when ranking.
+    strongest = {m: engine.paths.strongest_to(m, length, bound).tobytes() for m in sorted(relied)}
     facts = engine.facts
     state = {k: v for k, v in vars(engine).items()
              if k not in _NOT_STORED and not isinstance(getattr(type(engine), k, None), cached_property)}
     core = {"facts": replace(facts, entities={}, findings=[], triples=[]), "names": names, "state": state,
             "nodes": nodes, "succ": (succ.offsets.tobytes(), succ.targets.tobytes()),
-            "pred": (pred.offsets.tobytes(), pred.targets.tobytes()), "shards": shard_offsets.tobytes(),
-            "distances": distances}
+            "pred": (pred.offsets.tobytes(), pred.targets.tobytes()), "pred_signs": pred_signs,
+            "shards": shard_offsets.tobytes(), "distances": distances, "strongest": strongest}
     sections = {"core": pickle.dumps(core, protocol=pickle.HIGHEST_PROTOCOL), "edges": bytes(shards),
                 "findings": pickle.dumps(list(facts.findings), protocol=pickle.HIGHEST_PROTOCOL),
                 "triples": pickle.dumps(list(facts.triples), protocol=pickle.HIGHEST_PROTOCOL)}
@@ -98,10 +102,14 @@ def read_engine(path: Path) -> tuple[Engine, NameIndex] | None:
         handle.close()
         return None
     engine = Engine.__new__(Engine)
-    vars(engine).update(core["state"], facts=facts, paths=PathIndex.stored(nodes, number, succ, pred, between),
-                        _impairments={}, _blocks={}, _closed={}, _reference=None)
+    paths = PathIndex.stored(nodes, number, succ, pred, core["pred_signs"], between)
+    vars(engine).update(core["state"], facts=facts, paths=paths, _impairments={}, _blocks={}, _closed={},
+                        _reference=None)
+    length, bound = engine.weights.max_path_length, engine.path_bound
     for mechanism, row in core["distances"].items():
-        engine.paths.remember_distances(mechanism, engine.weights.max_path_length, engine.path_bound, row)
+        paths.remember_distances(mechanism, length, bound, row)
+    for mechanism, data in core["strongest"].items():
+        paths.remember_strongest(mechanism, length, bound, array("d", data))
     return engine, names
 
 
