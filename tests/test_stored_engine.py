@@ -6,7 +6,7 @@ import pytest
 
 from cd38kg.engine.explain import Engine
 from cd38kg.engine.hypotheses import rank_hypotheses
-from cd38kg.engine.stored import read_engine, write_engine
+from cd38kg.engine.stored import MAGIC, read_engine, write_engine
 from cd38kg.vocab import CD38
 
 
@@ -76,3 +76,28 @@ def test_antibody_and_class_facts_survive_the_round_trip(kb, built_and_stored):
     built, stored, _ = built_and_stored
     assert stored.own_findings == built.own_findings and stored.antibodies == built.antibodies
     assert stored.facts.is_a(kb.entity("lenalidomide").iri, CD38.IMiD)
+
+
+def test_an_engine_rebuilt_from_cached_facts_stores_no_second_copy_of_the_names(cache_home, tmp_path):
+    """The facts and the name index come from two caches, with equal strings that are not the
+    same objects; the engine's cache, which holds both, must not store them twice."""
+    import pickle
+
+    from cd38kg import KnowledgeBase
+    from cd38kg.resources import example_file
+
+    def core_size(kb: KnowledgeBase) -> int:
+        kb.engine()
+        with kb._ready_path.open("rb") as handle:
+            assert read_engine(kb._ready_path) is not None
+            handle.seek(len(MAGIC))
+            size = int.from_bytes(handle.read(8), "little")
+            return pickle.loads(handle.read(size))["core"][1]  # noqa: S301 - written by the test
+
+    extension = example_file("my_findings.tsv")
+    first = KnowledgeBase.load(extras=[extension], with_engine=False)  # selects the facts, builds the engine
+    built_with_facts = core_size(first)
+    first._ready_path.unlink()
+    again = KnowledgeBase.load(extras=[extension], with_engine=False)  # facts and names from their caches
+    assert again._loaded._facts is None
+    assert core_size(again) <= built_with_facts * 1.01

@@ -344,7 +344,10 @@ class KnowledgeBase:
             if self._engine is None:
                 self._engine = Engine(self.facts)
                 if self._ready_path:  # before any question fills the engine's own caches
-                    write_engine(self._engine, self.names, self._ready_path)
+                    # indexed anew from the facts' own strings: the name index read from its cache
+                    # holds equal copies, which the engine's cache would store twice (and read
+                    # back a second slower with a million statements)
+                    write_engine(self._engine, NameIndex(self.facts.entities.values()), self._ready_path)
             return self._engine
         return Engine(self.facts, weights, keys, finding_ids)
 
