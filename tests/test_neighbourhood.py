@@ -89,3 +89,10 @@ def test_without_the_names_graph_a_scan_finds_the_same(kb: KnowledgeBase, withou
 
 def test_names_with_quotes_and_backslashes_are_sent_as_literals(with_names: StoreEndpoint) -> None:
     assert find_named(with_names, ['ATRA" } }  DROP ALL #', "back\\slash"]) == set()
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("daratumumabb", "daratumumab"), ("ATRAA", "ATRA")])
+def test_a_misspelt_name_brings_what_was_meant_for_the_error_to_suggest(kb: KnowledgeBase, with_names: StoreEndpoint,
+                                                                          typed: str, meant: str) -> None:
+    assert not kb.names.candidates(typed)
+    assert kb.entity(meant).iri in find_named(with_names, [typed])

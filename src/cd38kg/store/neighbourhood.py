@@ -170,7 +170,8 @@ def find_named(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
 def _scan_names(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
     """Entities named ``names``, found without the names graph: the server is asked for every
     name containing each name's longest word (Greek letters and case folded), and the exact
-    match is made locally."""
+    match is made locally. For a name that matches nothing, the nearest names found are fetched
+    too, so the error can say what was meant ("daratumumabb": daratumumab)."""
     patterns = set()
     for name in names:
         words = re.findall(r"\w+", normalize(name))
@@ -188,7 +189,12 @@ def _scan_names(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
     index = NameIndex(Entity(iri=iri, label=min(by[RDFS.label], default=""), synonyms=tuple(by[SKOS.altLabel]),
                              types=(), xrefs=tuple(by[NAME_PROPERTIES[2]]), curie="")
                       for iri, by in written.items())
-    return set().union(*(index.candidates(name) for name in names))
+    found: set[str] = set()
+    for name in names:
+        exact = index.candidates(name)
+        suggested = set() if exact else set(index.suggest(name))
+        found |= exact | {iri for iri in written if index.entities[iri].label in suggested}
+    return found
 
 
 def _string(text: str) -> str:
