@@ -142,6 +142,8 @@ def find_named(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
     A knowledge base loaded by cd38kg carries its names graph, where each key the name index
     looks a name up under is one index lookup; names it does not hold (or a server without
     that graph) are matched by scanning every name that contains the name's longest word."""
+    import pyoxigraph as ox
+
     found: set[str] = set()
     keys: dict[str, list[str]] = {}
     for name in names:
@@ -153,7 +155,7 @@ def find_named(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
     wanted = sorted({key for listed in keys.values() for key in listed})
     held: dict[str, set[str]] = defaultdict(set)
     for start in range(0, len(wanted), BATCH):
-        values = " ".join(_string(key) for key in wanted[start:start + BATCH])
+        values = " ".join(str(ox.Literal(key)) for key in wanted[start:start + BATCH])  # written by Oxigraph
         for row in endpoint.select(f"SELECT ?e ?k WHERE {{ VALUES ?k {{ {values} }} "
                                    f"GRAPH <{NAMES_GRAPH}> {{ ?e <{CD38.nameKey}> ?k }} }}"):
             held[row["k"]].add(row["e"])
@@ -195,12 +197,6 @@ def _scan_names(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
         suggested = set() if exact else set(index.suggest(name))
         found |= exact | {iri for iri in written if index.entities[iri].label in suggested}
     return found
-
-
-def _string(text: str) -> str:
-    """A SPARQL string literal."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"'
 
 
 def _without_plural(word: str) -> str:
