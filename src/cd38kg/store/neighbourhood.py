@@ -208,11 +208,12 @@ def _findings_from(endpoint: Endpoint, stand_ins: Iterable[str],
                    reverse: set[str]) -> Iterator[tuple[str, str, str]]:
     """(finding, predicate, the node it leads to) for the findings out of ``stand_ins``: theirs
     as subjects, and those of reverse relations naming them as objects."""
-    flipped = " ".join(f"<{p}>" for p in sorted(reverse)) or f"<{CD38.requires}>"
+    flipped = " ".join(f"<{p}>" for p in sorted(reverse))
+    backwards = (f"UNION {{ VALUES ?p {{ {flipped} }} GRAPH ?h {{ ?f <{CD38.object}> ?x ; <{CD38.predicate}> ?p ; "
+                 f"<{CD38.subject}> ?n }} }}") if flipped else ""
     for batch in batches(stand_ins):
         for row in endpoint.select(f"""SELECT DISTINCT ?f ?p ?n WHERE {{ VALUES ?x {{ {batch} }}
-  {{ GRAPH ?g {{ ?f <{CD38.subject}> ?x ; <{CD38.predicate}> ?p ; <{CD38.object}> ?n }} }}
-  UNION {{ VALUES ?p {{ {flipped} }} GRAPH ?h {{ ?f <{CD38.object}> ?x ; <{CD38.predicate}> ?p ; <{CD38.subject}> ?n }} }}
+  {{ GRAPH ?g {{ ?f <{CD38.subject}> ?x ; <{CD38.predicate}> ?p ; <{CD38.object}> ?n }} }} {backwards}
   FILTER(isIRI(?n)) }}"""):
             yield row["f"], row["p"], row["n"]
 
