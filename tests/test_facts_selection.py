@@ -4,13 +4,13 @@ of a large load's time on the on-disk store)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
 from cd38kg import KnowledgeBase
-from cd38kg.knowledge.facts import _finding_rows, _superclasses, _types, select
+from cd38kg.knowledge.facts import _superclasses, _types, finding_rows, select
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +20,16 @@ REFERENCE_FINDINGS = """SELECT ?f ?s ?p ?o ?src ?sec ?lvl ?note ?mag ?qty WHERE 
   OPTIONAL { ?f cd38:evidenceLevel ?lvl } OPTIONAL { ?f rdfs:comment ?note }
   OPTIONAL { ?f cd38:magnitude ?mag } OPTIONAL { ?f cd38:quantity ?qty }
 }"""
+#: The projection's rule as one query (the loader's own, until it read the findings by scans).
+REFERENCE_PROJECTION = """SELECT DISTINCT ?f ?s ?p ?o ?subject_is_class WHERE {
+  ?f rdf:type cd38:Finding ; cd38:subject ?s ; cd38:predicate ?p ; cd38:object ?o .
+  ?p rdf:type owl:ObjectProperty .
+  FILTER(isIRI(?s) && isIRI(?o))
+  OPTIONAL { ?f cd38:magnitude ?magnitude }
+  FILTER(!BOUND(?magnitude) || STR(?magnitude) NOT IN ("none", "unknown"))
+  FILTER NOT EXISTS { ?o rdf:type owl:Class }
+  BIND(EXISTS { ?s rdf:type owl:Class } AS ?subject_is_class)
+}"""
 REFERENCE_TYPES = """SELECT DISTINCT ?e ?c WHERE { ?e rdf:type ?t . FILTER(isIRI(?e)) ?t rdfs:subClassOf* ?c . FILTER(isIRI(?c)) }"""
 
 
@@ -27,14 +37,40 @@ REFERENCE_TYPES = """SELECT DISTINCT ?e ?c WHERE { ?e rdf:type ?t . FILTER(isIRI
 def dataset(request, kb, cache_home):
     if request.param == "bundled":
         return kb.dataset
-    return KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv", ROOT / "tests" / "fixtures" / "extend" / "new_imid.tsv",
-                                      ROOT / "tests" / "fixtures" / "reasoning" / "edge_cases.ttl"]).dataset
+    fixtures = ROOT / "tests" / "fixtures"
+    return KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv", fixtures / "extend" / "new_imid.tsv",
+                                      fixtures / "reasoning" / "edge_cases.ttl",
+                                      fixtures / "projection" / "edge_cases.ttl"]).dataset
 
 
 def test_findings_by_property_scans_equal_the_single_query(dataset):
-    rows = _finding_rows(dataset)
+    rows = finding_rows(dataset)
     assert len(rows) > 300
     assert rows == sorted(set(select(dataset, REFERENCE_FINDINGS)))
+
+
+def test_projection_from_the_finding_rows_equals_the_single_query(dataset):
+    from rdflib import BNode, URIRef
+
+    from cd38kg.knowledge.loader import project_findings
+    from cd38kg.vocab import OWL, RDFS
+
+    projected = project_findings(dataset)
+    restrictions: dict[BNode, dict[str, str]] = defaultdict(dict)
+    readings: Counter[tuple[str, str, str, str]] = Counter()
+    for s, p, o in projected:
+        if isinstance(s, BNode):
+            restrictions[s][str(p)] = str(o)
+        elif isinstance(o, BNode):
+            restrictions[o]["subject"] = str(s)
+        else:
+            readings[(str(s), str(p), str(o), "false")] += 1
+    for parts in restrictions.values():
+        readings[(parts["subject"], parts[OWL.onProperty], parts[OWL.hasValue], "true")] += 1
+    assert all(isinstance(t, URIRef | BNode) for triple in projected for t in triple)
+    expected = Counter(row[1:] for row in select(dataset, REFERENCE_PROJECTION))
+    assert readings == expected
+    assert sum(1 for _, p, _ in projected if str(p) == RDFS.subClassOf) > 0
 
 
 def test_types_with_the_class_closure_equal_the_path_query(dataset):
@@ -53,3 +89,14 @@ def test_named_superclasses_equal_the_subclass_query(dataset):
         expected[c].add(sup)
     assert len(expected) > 50
     assert dict(select_facts(dataset).superclasses) == dict(expected)
+
+
+def test_a_fresh_load_selects_the_facts_a_reread_of_its_store_selects(cache_home):
+    """A load reads the finding rows once, to project them, and hands them on to the facts."""
+    from cd38kg.knowledge.facts import select_facts
+
+    fixtures = ROOT / "tests" / "fixtures"
+    kb = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv", fixtures / "projection" / "edge_cases.ttl"],
+                            reason="always")
+    assert any("proj-two-magnitudes" in f.iri for f in kb.facts.findings)
+    assert kb.facts == select_facts(kb.dataset)

@@ -90,10 +90,11 @@ def _types(graph: Dataset | Graph, above: dict[str, set[str]]) -> dict[str, set[
     return types
 
 
-def _finding_rows(graph: Dataset | Graph) -> list[tuple[str, ...]]:
+def finding_rows(graph: Dataset | Graph) -> list[tuple[str, ...]]:
     """(finding, subject, predicate, object, source, section, evidence level, note, magnitude,
     quantity), sorted and distinct, "" where a finding lacks an optional property; a finding
-    with two values of a property gives a row for each."""
+    with two values of a property gives a row for each. The loader projects the findings from
+    these rows and hands them on to :func:`select_facts`, so a load reads them once."""
     ids = {f for (f,) in select(graph, Q_FINDING_IDS)}
     values: list[dict[str, list[str]]] = []
     for prop in FINDING_PROPERTIES:
@@ -107,6 +108,16 @@ def _finding_rows(graph: Dataset | Graph) -> list[tuple[str, ...]]:
         found = [of.get(f) or ([""] if i >= REQUIRED_PROPERTIES else []) for i, of in enumerate(values)]
         rows.update((f, *combination) for combination in product(*found))
     return sorted(rows)
+
+
+def states_findings(store: pyoxigraph.Store, graphs: tuple[str, ...]) -> bool:
+    """True when ``graphs`` say anything :func:`finding_rows` reads: finding rows read before
+    those graphs were added are then no longer all of them."""
+    import pyoxigraph
+
+    properties = " ".join(FINDING_PROPERTIES)
+    return bool(store.query(_PROLOGUE + f"ASK {{ {{ VALUES ?p {{ {properties} }} ?f ?p ?v }} UNION {{ ?f rdf:type cd38:Finding }} }}",
+                            default_graph=[pyoxigraph.NamedNode(g) for g in graphs]))
 
 
 def select(graph: Dataset | Graph | pyoxigraph.Store, query: str,
@@ -203,13 +214,14 @@ class Facts:
         return entity.label if entity else curie(iri)
 
 
-def select_facts(graph: Dataset | Graph) -> Facts:
-    """Select entities, findings, relations and causal triples from the knowledge graph."""
+def select_facts(graph: Dataset | Graph, findings: list[tuple[str, ...]] | None = None) -> Facts:
+    """Select entities, findings, relations and causal triples from the knowledge graph;
+    ``findings`` are its :func:`finding_rows` when the caller has read them already."""
     with bulk_objects():  # they live as long as the knowledge base
-        return _select_facts(graph)
+        return _select_facts(graph, findings)
 
 
-def _select_facts(graph: Dataset | Graph) -> Facts:
+def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None) -> Facts:
     labels: dict[str, str] = {}
     synonyms: dict[str, set[str]] = defaultdict(set)
     xrefs: dict[str, set[str]] = defaultdict(set)
@@ -233,7 +245,7 @@ def _select_facts(graph: Dataset | Graph) -> Facts:
     findings = [
         Finding(iri=f, subject=s, predicate=p, object=o, source=src, section=sec, evidence_level=lvl,
                 note=note, magnitude=mag, quantity=qty)
-        for f, s, p, o, src, sec, lvl, note, mag, qty in _finding_rows(graph)
+        for f, s, p, o, src, sec, lvl, note, mag, qty in (finding_rows(graph) if rows is None else rows)
     ]
     relations = {}
     for p, label, sign, direction, template, tsv, aspect in select(graph, Q_RELATIONS):
@@ -286,4 +298,4 @@ def select_claims(graph: Graph | pyoxigraph.Store) -> list[Claim]:
             for c, v in sorted(grouped.items())]
 
 
-__all__ = ["Claim", "Facts", "select", "select_claims", "select_facts", "select_in"]
+__all__ = ["Claim", "Facts", "finding_rows", "select", "select_claims", "select_facts", "select_in", "states_findings"]
