@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cd38kg import KnowledgeBase
-from cd38kg.knowledge.facts import _superclasses, _types, finding_rows, select
+from cd38kg.knowledge.facts import Q_SUPERS, Q_TYPED, _superclasses, _types, finding_rows, select
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def test_types_with_the_class_closure_equal_the_path_query(dataset):
     expected: dict[str, set[str]] = defaultdict(set)
     for e, c in select(dataset, REFERENCE_TYPES):
         expected[e].add(c)
-    assert {e: cs for e, cs in _types(dataset, _superclasses(dataset)).items() if cs} == dict(expected)
+    assert {e: cs for e, cs in _types(select(dataset, Q_TYPED), _superclasses(select(dataset, Q_SUPERS))).items() if cs} == dict(expected)
 
 
 def test_named_superclasses_equal_the_subclass_query(dataset):

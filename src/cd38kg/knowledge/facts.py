@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import product
 from sys import intern
@@ -43,6 +44,8 @@ Q_CLASSES = """SELECT DISTINCT ?c WHERE { ?c rdf:type owl:Class . FILTER(isIRI(?
 Q_FINDING_IDS = """SELECT ?f WHERE { ?f rdf:type cd38:Finding }"""
 FINDING_PROPERTIES = ("cd38:subject", "cd38:predicate", "cd38:object", "cd38:source", "cd38:section",
                       "cd38:evidenceLevel", "rdfs:comment", "cd38:magnitude", "cd38:quantity")
+#: The findings, then the values of each of :data:`FINDING_PROPERTIES`.
+FINDING_QUERIES = (Q_FINDING_IDS, *(f"SELECT ?f ?v WHERE {{ ?f {prop} ?v }}" for prop in FINDING_PROPERTIES))
 #: How many of :data:`FINDING_PROPERTIES` (the first) every finding must have.
 REQUIRED_PROPERTIES = 3
 Q_RELATIONS = """SELECT ?p ?label ?sign ?dir ?template ?tsv ?aspect WHERE {
@@ -71,19 +74,19 @@ Q_CLAIMS = """SELECT ?c ?label ?against ?strategy ?kind ?mech ?src ?sec ?lvl WHE
 KNOWLEDGE_GRAPHS = (CURATED_GRAPH, ASSERTED_GRAPH, INFERRED_GRAPH)
 
 
-def _superclasses(graph: Dataset | Graph) -> dict[str, set[str]]:
-    """Class -> the named classes above it (``rdfs:subClassOf+``); blank classes as ``_:id``."""
+def _superclasses(rows: list[tuple[str, ...]]) -> dict[str, set[str]]:
+    """Class -> the named classes above it, from the rows of :data:`Q_SUPERS`; blank classes as ``_:id``."""
     above: dict[str, set[str]] = defaultdict(set)
-    for c, sup in select(graph, Q_SUPERS):
+    for c, sup in rows:
         above[c].add(sup)
     return above
 
 
-def _types(graph: Dataset | Graph, above: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Each individual's classes: its stated types and every class ``above`` them (the IRIs
-    among ``rdf:type/rdfs:subClassOf*``)."""
+def _types(rows: list[tuple[str, ...]], above: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Each individual's classes, from the rows of :data:`Q_TYPED`: its stated types and every
+    class ``above`` them (the IRIs among ``rdf:type/rdfs:subClassOf*``)."""
     types: dict[str, set[str]] = defaultdict(set)
-    for e, t in select(graph, Q_TYPED):
+    for e, t in rows:
         if not t.startswith("_:"):  # a blank class (a restriction) is no type of its own
             types[e].add(t)
         types[e].update(above.get(t, ()))
@@ -95,11 +98,16 @@ def finding_rows(graph: Dataset | Graph) -> list[tuple[str, ...]]:
     quantity), sorted and distinct, "" where a finding lacks an optional property; a finding
     with two values of a property gives a row for each. The loader projects the findings from
     these rows and hands them on to :func:`select_facts`, so a load reads them once."""
-    ids = {f for (f,) in select(graph, Q_FINDING_IDS)}
+    return _join_findings(select_together(graph, FINDING_QUERIES))
+
+
+def _join_findings(selected: dict[str, list[tuple[str, ...]]]) -> list[tuple[str, ...]]:
+    """:func:`finding_rows` from the rows of :data:`FINDING_QUERIES`."""
+    ids = {f for (f,) in selected[Q_FINDING_IDS]}
     values: list[dict[str, list[str]]] = []
-    for prop in FINDING_PROPERTIES:
+    for query in FINDING_QUERIES[1:]:
         of: dict[str, list[str]] = defaultdict(list)
-        for f, value in select(graph, f"SELECT ?f ?v WHERE {{ ?f {prop} ?v }}"):
+        for f, value in selected.pop(query):  # each scan let go once read: they are most of a load's memory
             if f in ids:
                 of[f].append(value)
         values.append(of)
@@ -135,10 +143,31 @@ def select(graph: Dataset | Graph | pyoxigraph.Store, query: str,
     """
     import pyoxigraph
 
-    inner = graph if isinstance(graph, pyoxigraph.Store) else getattr(graph.store, "_inner", None)
+    inner = _oxigraph(graph)
     if inner is not None:
         return _rows(inner.query(_PROLOGUE + query, default_graph=[pyoxigraph.NamedNode(g) for g in graphs]))
     return _rdflib_rows(graph, query)
+
+
+def _oxigraph(graph: Dataset | Graph | pyoxigraph.Store) -> pyoxigraph.Store | None:
+    """The Oxigraph store under ``graph``, or None for a graph on another rdflib store."""
+    import pyoxigraph
+
+    return graph if isinstance(graph, pyoxigraph.Store) else getattr(graph.store, "_inner", None)
+
+
+def select_together(graph: Dataset | Graph | pyoxigraph.Store, queries: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
+    """:func:`select` of each of ``queries``, by query, two at a time on an Oxigraph store:
+    Oxigraph evaluates and serialises a query without holding the GIL, so one query runs while
+    the rows of another are read (1.8x for two scans of a million findings on disk; selecting
+    them was most of loading a million statements)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = list(dict.fromkeys(queries))
+    if _oxigraph(graph) is None:  # rdflib's own stores are not for threads
+        return {query: select(graph, query) for query in queries}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cd38kg-select") as pool:
+        return dict(zip(queries, pool.map(lambda query: select(graph, query), queries), strict=True))
 
 
 def select_in(graph: Graph, query: str) -> list[tuple[str, ...]]:
@@ -222,18 +251,23 @@ def select_facts(graph: Dataset | Graph, findings: list[tuple[str, ...]] | None 
 
 
 def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None) -> Facts:
+    selected = select_together(graph, [*(FINDING_QUERIES if rows is None else ()), Q_LABELS, Q_TYPED, Q_SUPERS,
+                                       Q_CLASSES, Q_RELATIONS, Q_CONFLICTS, Q_EVIDENCE, Q_TRIPLES, Q_CONTEXTS,
+                                       Q_THERAPEUTIC, Q_TARGETS])
+    if rows is None:
+        rows = _join_findings(selected)
     labels: dict[str, str] = {}
     synonyms: dict[str, set[str]] = defaultdict(set)
     xrefs: dict[str, set[str]] = defaultdict(set)
-    for e, label, alt, xref in select(graph, Q_LABELS):
+    for e, label, alt, xref in selected.pop(Q_LABELS):
         labels.setdefault(e, label)
         if alt:
             synonyms[e].add(alt)
         if xref:
             xrefs[e].add(xref)
-    above = _superclasses(graph)
-    types = _types(graph, above)
-    classes = {c for (c,) in select(graph, Q_CLASSES)}
+    above = _superclasses(selected[Q_SUPERS])
+    types = _types(selected.pop(Q_TYPED), above)
+    classes = {c for (c,) in selected[Q_CLASSES]}
     superclasses: dict[str, set[str]] = defaultdict(set, {c: sups for c, sups in above.items() if not c.startswith("_:")})
     entities = {}
     for iri, label in labels.items():
@@ -245,10 +279,10 @@ def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None) ->
     findings = [
         Finding(iri=f, subject=s, predicate=p, object=o, source=src, section=sec, evidence_level=lvl,
                 note=note, magnitude=mag, quantity=qty)
-        for f, s, p, o, src, sec, lvl, note, mag, qty in (finding_rows(graph) if rows is None else rows)
+        for f, s, p, o, src, sec, lvl, note, mag, qty in rows
     ]
     relations = {}
-    for p, label, sign, direction, template, tsv, aspect in select(graph, Q_RELATIONS):
+    for p, label, sign, direction, template, tsv, aspect in selected[Q_RELATIONS]:
         if p in relations:
             continue
         relations[p] = Relation(iri=p, label=label or curie(p), sign=int(sign) if sign else 0,
@@ -256,26 +290,26 @@ def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None) ->
                                 template=template or "{subject} " + (label or curie(p)) + " {object}",
                                 tsv_name=tsv, aspect=aspect)
     conflicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for a, b, note in sorted(set(select(graph, Q_CONFLICTS))):
+    for a, b, note in sorted(set(selected[Q_CONFLICTS])):
         conflicts[a].append((b, note))
         conflicts[b].append((a, note))
     rank, level_label = {}, {}
-    for lvl, label, value in select(graph, Q_EVIDENCE):
+    for lvl, label, value in selected[Q_EVIDENCE]:
         rank[lvl] = int(value)
         level_label[lvl] = label
-    triples = sorted(set(select(graph, Q_TRIPLES)))
+    triples = sorted(set(selected[Q_TRIPLES]))
     members: dict[str, set[str]] = defaultdict(set)
     for iri, entity in entities.items():
         for cls in entity.types:
             members[cls].add(iri)
     contexts: dict[str, list[str]] = defaultdict(list)
     context_of: dict[str, tuple[str, str]] = {}
-    for node, molecule, cell in sorted(set(select(graph, Q_CONTEXTS))):
+    for node, molecule, cell in sorted(set(selected[Q_CONTEXTS])):
         contexts[molecule].append(node)
         context_of[node] = (molecule, cell)
-    therapeutic = {c for (c,) in select(graph, Q_THERAPEUTIC)}
+    therapeutic = {c for (c,) in selected[Q_THERAPEUTIC]}
     targets: dict[str, set[str]] = defaultdict(set)
-    for agent, molecule in select(graph, Q_TARGETS):
+    for agent, molecule in selected[Q_TARGETS]:
         targets[agent].add(molecule)
     return Facts(entities=entities, classes=classes, superclasses=dict(superclasses), findings=findings,
                  relations=relations, conflicts=dict(conflicts), evidence_rank=rank,
