@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import Cd38kgError
+from ..pickles import collect_exempted
 from ..progress import say
 from .base import Manifest
 from .files import write_text
@@ -79,14 +80,13 @@ class DiskStore:
         return manifest
 
     def begin(self) -> pyoxigraph.Store:
-        import pyoxigraph
 
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             (self.directory / MANIFEST).unlink(missing_ok=True)
             for scratch in self.directory.glob(SCRATCH + "*"):  # left by commands that were killed
                 shutil.rmtree(scratch, ignore_errors=True)
-            self._store = pyoxigraph.Store(str(self.directory / DATA))
+            self._store = _writable(self.directory / DATA)
             self._store.clear()
         except OSError as err:
             raise Cd38kgError(f"cannot write the store in {self.directory}: {_first_line(err)} "
@@ -128,6 +128,20 @@ class DiskStore:
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise Cd38kgError(f"--store {self.directory}: unreadable {MANIFEST} ({_first_line(err)}); "
                               "delete the directory to start again") from None
+
+
+def _writable(location: Path) -> pyoxigraph.Store:
+    """The store at ``location`` opened for writing, even when a knowledge base this process
+    loaded from it earlier and dropped still holds its lock, uncollected."""
+    import pyoxigraph
+
+    try:
+        return pyoxigraph.Store(str(location))
+    except OSError as err:
+        if "lock hold by current process" not in str(err):
+            raise
+    collect_exempted()
+    return pyoxigraph.Store(str(location))
 
 
 def _remove_scratch(scratch: Path, owner: int) -> None:
