@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from sys import intern
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..model import Entity, Finding, Relation
 from ..pickles import bulk_objects
@@ -25,6 +25,8 @@ from .names import curie
 if TYPE_CHECKING:
     import pyoxigraph
     from rdflib import Dataset, Graph
+
+T = TypeVar("T")
 
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
@@ -157,17 +159,23 @@ def _oxigraph(graph: Dataset | Graph | pyoxigraph.Store) -> pyoxigraph.Store | N
 
 
 def select_together(graph: Dataset | Graph | pyoxigraph.Store, queries: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
-    """:func:`select` of each of ``queries``, by query, two at a time on an Oxigraph store:
-    Oxigraph evaluates and serialises a query without holding the GIL, so one query runs while
-    the rows of another are read (1.8x for two scans of a million findings on disk; selecting
-    them was most of loading a million statements)."""
+    """:func:`select` of each of ``queries``, by query, :func:`together` on an Oxigraph store
+    (rdflib's own stores are not for threads)."""
+    queries = list(dict.fromkeys(queries))
+    if _oxigraph(graph) is None:
+        return {query: select(graph, query) for query in queries}
+    return dict(zip(queries, together([lambda query=query: select(graph, query) for query in queries]), strict=True))
+
+
+def together(selections: Sequence[Callable[[], T]]) -> list[T]:
+    """The results of ``selections`` (SELECTs on Oxigraph stores), two at a time: Oxigraph
+    evaluates and serialises a query without holding the GIL, so one query runs while the rows
+    of another are read (1.8x for two scans of a million findings on disk; selecting them was
+    most of loading a million statements)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    queries = list(dict.fromkeys(queries))
-    if _oxigraph(graph) is None:  # rdflib's own stores are not for threads
-        return {query: select(graph, query) for query in queries}
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cd38kg-select") as pool:
-        return dict(zip(queries, pool.map(lambda query: select(graph, query), queries), strict=True))
+        return list(pool.map(lambda selection: selection(), selections))
 
 
 def select_in(graph: Graph, query: str) -> list[tuple[str, ...]]:
@@ -332,4 +340,5 @@ def select_claims(graph: Graph | pyoxigraph.Store) -> list[Claim]:
             for c, v in sorted(grouped.items())]
 
 
-__all__ = ["Claim", "Facts", "finding_rows", "select", "select_claims", "select_facts", "select_in", "states_findings"]
+__all__ = ["Claim", "Facts", "finding_rows", "select", "select_claims", "select_facts", "select_in", "select_together",
+           "states_findings", "together"]

@@ -233,17 +233,20 @@ def abox(curated: Graph, asserted: Graph, schema: Schema) -> tuple[list[tuple[st
     """
     import pyoxigraph
 
-    from .facts import select_in
+    from .facts import select_in, together
 
-    kinds = " ".join(str(pyoxigraph.NamedNode(kind)) for kind in RECORD_KINDS)
-    skip = {s for (s,) in select_in(curated, f"SELECT ?s WHERE {{ VALUES ?kind {{ {kinds} }} ?s rdf:type ?kind }}")}
-    types = [(s, o) for s, o in select_in(curated, "SELECT ?s ?o WHERE { ?s rdf:type ?o . FILTER(isIRI(?s) && isIRI(?o)) }")
-             if s not in skip and is_class_iri(o)]
-    if not schema.properties:
-        return types, []
+    kinds = [str(pyoxigraph.NamedNode(kind)) for kind in RECORD_KINDS]
+    records = f"SELECT ?s WHERE {{ VALUES ?kind {{ {' '.join(kinds)} }} ?s rdf:type ?kind }}"
+    # a record's own kind is left out by Oxigraph: it is most of the memberships, and no class
+    memberships = f"SELECT ?s ?o WHERE {{ ?s rdf:type ?o . FILTER(isIRI(?s) && isIRI(?o) && ?o NOT IN ({', '.join(kinds)})) }}"
     properties = " ".join(str(pyoxigraph.NamedNode(p)) for p in sorted(schema.properties))
-    query = f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?o . FILTER(isIRI(?s) && isIRI(?o)) }}"
-    edges = [(s, p, o) for graph in (curated, asserted) for s, p, o in select_in(graph, query) if s not in skip]
+    relations = f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?o . FILTER(isIRI(?s) && isIRI(?o)) }}"
+    skipped, typed, *related = together([lambda: select_in(curated, records), lambda: select_in(curated, memberships),
+                                         *((lambda graph=graph: select_in(graph, relations)) for graph in
+                                           ((curated, asserted) if schema.properties else ()))])
+    skip = {s for (s,) in skipped}
+    types = [(s, o) for s, o in typed if s not in skip and is_class_iri(o)]
+    edges = [(s, p, o) for rows in related for s, p, o in rows if s not in skip]
     return types, edges
 
 
