@@ -381,16 +381,26 @@ BATCH = 100_000
 
 
 def _add_lines(ox: pyoxigraph.Store, cached: _LayerFile, path: Path | None, lines: Iterator[str]) -> None:
-    """Bulk-load N-Quads ``lines`` into the store and append them to the cache, one batch at a time."""
+    """Bulk-load N-Quads ``lines`` into the store and append them to the cache, one batch at a
+    time; Oxigraph writes a batch (without the GIL) while the next one is made."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import pyoxigraph
 
-    while batch := "".join(islice(lines, BATCH)).encode():
+    def stored(written: Future[None] | None) -> None:
         try:
-            ox.bulk_load(batch, pyoxigraph.RdfFormat.N_QUADS)
+            written and written.result()
         except SyntaxError as err:  # an IRI a file gave that Oxigraph refuses
             where = path.name if path else "the projected findings"
             raise Cd38kgError(f"{where}: cannot store a statement ({err})") from None
-        cached.write(batch)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cd38kg-write") as writer:
+        written: Future[None] | None = None
+        while batch := "".join(islice(lines, BATCH)).encode():
+            stored(written)
+            written = writer.submit(ox.bulk_load, batch, pyoxigraph.RdfFormat.N_QUADS)
+            cached.write(batch)
+        stored(written)
 
 
 class _LayerFile:
