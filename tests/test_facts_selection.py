@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cd38kg import KnowledgeBase
-from cd38kg.knowledge.facts import Q_SUPERS, Q_TYPED, _superclasses, _types, finding_rows, select
+from cd38kg.knowledge.facts import Q_SUPERS, Q_TYPED, _superclasses, _types, finding_rows, name_rows, select
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +30,11 @@ REFERENCE_PROJECTION = """SELECT DISTINCT ?f ?s ?p ?o ?subject_is_class WHERE {
   FILTER NOT EXISTS { ?o rdf:type owl:Class }
   BIND(EXISTS { ?s rdf:type owl:Class } AS ?subject_is_class)
 }"""
+REFERENCE_NAMES = """SELECT ?e ?label ?alt ?xref WHERE {
+  ?e rdfs:label ?label . FILTER(isIRI(?e))
+  OPTIONAL { ?e skos:altLabel ?alt }
+  OPTIONAL { ?e oboInOwl:hasDbXref ?xref }
+}"""
 REFERENCE_TYPES = """SELECT DISTINCT ?e ?c WHERE { ?e rdf:type ?t . FILTER(isIRI(?e)) ?t rdfs:subClassOf* ?c . FILTER(isIRI(?c)) }"""
 
 
@@ -47,6 +52,17 @@ def test_findings_by_property_scans_equal_the_single_query(dataset):
     rows = finding_rows(dataset)
     assert len(rows) > 300
     assert rows == sorted(set(select(dataset, REFERENCE_FINDINGS)))
+
+
+def test_names_by_scans_equal_the_optional_query(dataset):
+    rows = name_rows(dataset)
+    reference = select(dataset, REFERENCE_NAMES)
+    assert sum(1 for row in rows if row[2]) > 50 and sum(1 for row in rows if row[3]) > 50
+    assert sorted(rows) == sorted(reference)
+    first_label: dict[str, str] = {}
+    for e, label, *_ in reference:
+        first_label.setdefault(e, label)
+    assert {e: label for e, label, *_ in reversed(rows)} == first_label  # the same label wins
 
 
 def test_projection_from_the_finding_rows_equals_the_single_query(dataset):

@@ -39,7 +39,7 @@ from ..store import open_store, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import decode_text, load_into, read_bytes
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, NAMES_GRAPH, OWL, RDF, RDFS
-from .facts import Q_CLASSES, Q_LABELS, Facts, finding_rows, select, select_facts, states_findings
+from .facts import Q_CLASSES, Facts, finding_rows, name_rows, select, select_facts, states_findings
 from .names import NameIndex, name_keys
 from .reasoning import (
     cache_dir,
@@ -363,7 +363,7 @@ def _name_key_lines(ox: pyoxigraph.Store) -> Iterator[str]:
     so that a server holding the knowledge base finds the entities a question names by an index
     lookup, not a scan of every label (:func:`cd38kg.store.neighbourhood.find_named`)."""
     written: dict[str, tuple[set[str], set[str], set[str]]] = defaultdict(lambda: (set(), set(), set()))
-    for entity, label, alt, xref in select(ox, Q_LABELS):
+    for entity, label, alt, xref in name_rows(ox):
         labels, synonyms, xrefs = written[entity]
         labels.add(label)
         synonyms.update([alt] if alt else [])
