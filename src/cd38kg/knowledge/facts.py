@@ -178,21 +178,21 @@ def _oxigraph(graph: Dataset | Graph | pyoxigraph.Store) -> pyoxigraph.Store | N
 
 
 def select_together(graph: Dataset | Graph | pyoxigraph.Store, queries: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
-    """:func:`select` of each of ``queries``, by query, :func:`together` on an Oxigraph store
-    (rdflib's own stores are not for threads)."""
+    """:func:`select` of each of ``queries``, by query, :func:`together`."""
     queries = list(dict.fromkeys(queries))
-    if _oxigraph(graph) is None:
-        return {query: select(graph, query) for query in queries}
-    return dict(zip(queries, together([lambda query=query: select(graph, query) for query in queries]), strict=True))
+    return dict(zip(queries, together([lambda query=query: select(graph, query) for query in queries], graph), strict=True))
 
 
-def together(selections: Sequence[Callable[[], T]]) -> list[T]:
-    """The results of ``selections`` (SELECTs on Oxigraph stores), two at a time: Oxigraph
-    evaluates and serialises a query without holding the GIL, so one query runs while the rows
-    of another are read (1.8x for two scans of a million findings on disk; selecting them was
-    most of loading a million statements)."""
+def together(selections: Sequence[Callable[[], T]], *graphs: Dataset | Graph | pyoxigraph.Store) -> list[T]:
+    """The results of ``selections`` (SELECTs on ``graphs``), two at a time when every graph is
+    on an Oxigraph store: Oxigraph evaluates and serialises a query without holding the GIL, so
+    one query runs while the rows of another are read (1.8x for two scans of a million findings
+    on disk; selecting them was most of loading a million statements). One at a time on
+    rdflib's own stores, which are not for threads."""
     from concurrent.futures import ThreadPoolExecutor
 
+    if any(_oxigraph(graph) is None for graph in graphs):
+        return [selection() for selection in selections]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cd38kg-select") as pool:
         return list(pool.map(lambda selection: selection(), selections))
 

@@ -389,7 +389,8 @@ def _add_lines(ox: pyoxigraph.Store, cached: _LayerFile, path: Path | None, line
 
     def stored(written: Future[None] | None) -> None:
         try:
-            written and written.result()
+            if written is not None:
+                written.result()
         except SyntaxError as err:  # an IRI a file gave that Oxigraph refuses
             where = path.name if path else "the projected findings"
             raise Cd38kgError(f"{where}: cannot store a statement ({err})") from None

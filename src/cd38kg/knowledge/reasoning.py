@@ -243,7 +243,7 @@ def abox(curated: Graph, asserted: Graph, schema: Schema) -> tuple[list[tuple[st
     relations = f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?o . FILTER(isIRI(?s) && isIRI(?o)) }}"
     skipped, typed, *related = together([lambda: select_in(curated, records), lambda: select_in(curated, memberships),
                                          *((lambda graph=graph: select_in(graph, relations)) for graph in
-                                           ((curated, asserted) if schema.properties else ()))])
+                                           ((curated, asserted) if schema.properties else ()))], curated, asserted)
     skip = {s for (s,) in skipped}
     types = [(s, o) for s, o in typed if s not in skip and is_class_iri(o)]
     edges = [(s, p, o) for rows in related for s, p, o in rows if s not in skip]
