@@ -108,7 +108,8 @@ def test_named_superclasses_equal_the_subclass_query(dataset):
 
 
 def test_a_fresh_load_selects_the_facts_a_reread_of_its_store_selects(cache_home):
-    """A load reads the finding rows once, to project them, and hands them on to the facts."""
+    """A load reads the finding rows once, to project them, and the names once, to write the
+    names graph, and hands both on to the facts."""
     from cd38kg.knowledge.facts import select_facts
 
     fixtures = ROOT / "tests" / "fixtures"
@@ -116,3 +117,22 @@ def test_a_fresh_load_selects_the_facts_a_reread_of_its_store_selects(cache_home
                             reason="always")
     assert any("proj-two-magnitudes" in f.iri for f in kb.facts.findings)
     assert kb.facts == select_facts(kb.dataset)
+
+
+def test_rows_read_before_a_layer_are_read_again_when_that_layer_states_them():
+    """The rows handed on are reused only when the layers added after them (the inferences)
+    say nothing those rows are read from."""
+    import pyoxigraph
+
+    from cd38kg.knowledge.facts import states_findings, states_names
+    from cd38kg.vocab import CD38, INFERRED_GRAPH, RDF, RDFS
+
+    store = pyoxigraph.Store()
+    inferred = pyoxigraph.NamedNode(INFERRED_GRAPH)
+    thing = pyoxigraph.NamedNode("https://example.org/thing")
+    store.add(pyoxigraph.Quad(thing, pyoxigraph.NamedNode(RDF.type), pyoxigraph.NamedNode(CD38.Agent), inferred))
+    assert not states_names(store, (INFERRED_GRAPH,)) and not states_findings(store, (INFERRED_GRAPH,))
+    store.add(pyoxigraph.Quad(thing, pyoxigraph.NamedNode(RDFS.label), pyoxigraph.Literal("a thing"), inferred))
+    assert states_names(store, (INFERRED_GRAPH,)) and not states_findings(store, (INFERRED_GRAPH,))
+    store.add(pyoxigraph.Quad(thing, pyoxigraph.NamedNode(RDF.type), pyoxigraph.NamedNode(CD38.Finding), inferred))
+    assert states_findings(store, (INFERRED_GRAPH,))

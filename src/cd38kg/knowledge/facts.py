@@ -33,8 +33,9 @@ _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 #: Labels of named entities, then their synonyms and cross-references, each read with one scan
 #: and joined in Python (:func:`name_rows`): looking the optional names up entity by entity was
 #: 12 s of selecting a million statements' facts on disk.
+NAME_PROPERTIES = ("rdfs:label", "skos:altLabel", "oboInOwl:hasDbXref")
 NAME_QUERIES = ("SELECT ?e ?v WHERE { ?e rdfs:label ?v . FILTER(isIRI(?e)) }",
-                "SELECT ?e ?v WHERE { ?e skos:altLabel ?v }", "SELECT ?e ?v WHERE { ?e oboInOwl:hasDbXref ?v }")
+                *(f"SELECT ?e ?v WHERE {{ ?e {prop} ?v }}" for prop in NAME_PROPERTIES[1:]))
 #: Types as stated and the classes above them (joined in Python: walking ``rdfs:subClassOf*``
 #: again for each of thousands of members was 12 s of selecting 100,000 statements' facts).
 Q_TYPED = """SELECT ?e ?t WHERE { ?e rdf:type ?t . FILTER(isIRI(?e) && !isLiteral(?t)) }"""
@@ -142,11 +143,19 @@ def _join_names(selected: dict[str, list[tuple[str, ...]]]) -> list[tuple[str, s
 def states_findings(store: pyoxigraph.Store, graphs: tuple[str, ...]) -> bool:
     """True when ``graphs`` say anything :func:`finding_rows` reads: finding rows read before
     those graphs were added are then no longer all of them."""
+    properties = " ".join(FINDING_PROPERTIES)
+    return _states(store, graphs, f"{{ VALUES ?p {{ {properties} }} ?f ?p ?v }} UNION {{ ?f rdf:type cd38:Finding }}")
+
+
+def states_names(store: pyoxigraph.Store, graphs: tuple[str, ...]) -> bool:
+    """True when ``graphs`` say anything :func:`name_rows` reads (see :func:`states_findings`)."""
+    return _states(store, graphs, f"VALUES ?p {{ {' '.join(NAME_PROPERTIES)} }} ?e ?p ?v")
+
+
+def _states(store: pyoxigraph.Store, graphs: tuple[str, ...], pattern: str) -> bool:
     import pyoxigraph
 
-    properties = " ".join(FINDING_PROPERTIES)
-    return bool(store.query(_PROLOGUE + f"ASK {{ {{ VALUES ?p {{ {properties} }} ?f ?p ?v }} UNION {{ ?f rdf:type cd38:Finding }} }}",
-                            default_graph=[pyoxigraph.NamedNode(g) for g in graphs]))
+    return bool(store.query(_PROLOGUE + f"ASK {{ {pattern} }}", default_graph=[pyoxigraph.NamedNode(g) for g in graphs]))
 
 
 def select(graph: Dataset | Graph | pyoxigraph.Store, query: str,
@@ -270,23 +279,28 @@ class Facts:
         return entity.label if entity else curie(iri)
 
 
-def select_facts(graph: Dataset | Graph, findings: list[tuple[str, ...]] | None = None) -> Facts:
+def select_facts(graph: Dataset | Graph, findings: list[tuple[str, ...]] | None = None,
+                 names: list[tuple[str, str, str, str]] | None = None) -> Facts:
     """Select entities, findings, relations and causal triples from the knowledge graph;
-    ``findings`` are its :func:`finding_rows` when the caller has read them already."""
+    ``findings`` and ``names`` are its :func:`finding_rows` and :func:`name_rows` when the
+    caller has read them already (each read is several seconds of a million-statement load)."""
     with bulk_objects():  # they live as long as the knowledge base
-        return _select_facts(graph, findings)
+        return _select_facts(graph, findings, names)
 
 
-def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None) -> Facts:
-    selected = select_together(graph, [*(FINDING_QUERIES if rows is None else ()), *NAME_QUERIES, Q_TYPED, Q_SUPERS,
-                                       Q_CLASSES, Q_RELATIONS, Q_CONFLICTS, Q_EVIDENCE, Q_TRIPLES, Q_CONTEXTS,
-                                       Q_THERAPEUTIC, Q_TARGETS])
+def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None,
+                  names: list[tuple[str, str, str, str]] | None) -> Facts:
+    selected = select_together(graph, [*(FINDING_QUERIES if rows is None else ()), *(NAME_QUERIES if names is None else ()),
+                                       Q_TYPED, Q_SUPERS, Q_CLASSES, Q_RELATIONS, Q_CONFLICTS, Q_EVIDENCE, Q_TRIPLES,
+                                       Q_CONTEXTS, Q_THERAPEUTIC, Q_TARGETS])
     if rows is None:
         rows = _join_findings(selected)
+    if names is None:
+        names = _join_names(selected)
     labels: dict[str, str] = {}
     synonyms: dict[str, set[str]] = defaultdict(set)
     xrefs: dict[str, set[str]] = defaultdict(set)
-    for e, label, alt, xref in _join_names(selected):
+    for e, label, alt, xref in names:
         labels.setdefault(e, label)
         if alt:
             synonyms[e].add(alt)

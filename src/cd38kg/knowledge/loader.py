@@ -39,7 +39,7 @@ from ..store import open_store, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import decode_text, load_into, read_bytes
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, NAMES_GRAPH, OWL, RDF, RDFS
-from .facts import Q_CLASSES, Facts, finding_rows, name_rows, select, select_facts, states_findings
+from .facts import Q_CLASSES, Facts, finding_rows, name_rows, select, select_facts, states_findings, states_names
 from .names import NameIndex, name_keys
 from .reasoning import (
     cache_dir,
@@ -150,6 +150,7 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
     files = ontology_files()
     reasoned_now = False
     findings: list[tuple[str, ...]] | None = None
+    names: list[tuple[str, str, str, str]] | None = None
     fill: Callable[[], None] | None = None
     known: tuple[Facts, Manifest] | None = None
     if not store.loads_inputs:
@@ -179,13 +180,13 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
                 store.commit(filled.manifest)
         elif manifest is None:
             filled = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
-            manifest, reasoned_now, findings = filled.manifest, filled.reasoned_now, filled.findings
+            manifest, reasoned_now, findings, names = filled.manifest, filled.reasoned_now, filled.findings, filled.names
             store.commit(manifest)
     loaded = Loaded(files=files, extras=extras, manifest=manifest, new_entities=list(manifest.new_entities),
                     inference_key=manifest.inference_key, reasoned_now=reasoned_now, notes=list(manifest.notes),
                     held=store, fill=fill)
     if known is None:
-        loaded._facts = select_facts(loaded.dataset, findings)
+        loaded._facts = select_facts(loaded.dataset, findings, names)
         if store.loads_inputs:
             _cache_facts(manifest, loaded._facts, loaded.names)
     return loaded
@@ -237,12 +238,14 @@ def read_claims() -> pyoxigraph.Store:
 
 @dataclass
 class _Filled:
-    """What a fill put in the store, whether HermiT ran, and the finding rows read on the way
-    (:func:`cd38kg.knowledge.facts.finding_rows`) when they are still all the store's."""
+    """What a fill put in the store, whether HermiT ran, and the finding and name rows read on
+    the way (:func:`cd38kg.knowledge.facts.finding_rows`, :func:`~cd38kg.knowledge.facts.name_rows`)
+    when they are still all the store's."""
 
     manifest: Manifest
     reasoned_now: bool
     findings: list[tuple[str, ...]] | None
+    names: list[tuple[str, str, str, str]] | None
 
 
 def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list[tuple[str, bytes]],
@@ -309,9 +312,10 @@ def _fill_layers(store: KnowledgeStore, key: str, inputs_key: str, bundled_input
     add_claims(ox)
     manifest = Manifest(key=key, inference_key=key_used, extras=[str(p) for p in extras],
                         new_entities=layer["new_entities"], notes=layer["notes"])
-    findings = layer.get("findings")
+    findings, names = layer.get("findings"), layer.get("names")
     return _Filled(manifest, reasoned_now,
-                   None if findings is None or states_findings(ox, (ASSERTED_GRAPH, INFERRED_GRAPH)) else findings)
+                   None if findings is None or states_findings(ox, (ASSERTED_GRAPH, INFERRED_GRAPH)) else findings,
+                   None if names is None or states_names(ox, (INFERRED_GRAPH,)) else names)
 
 
 def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Path, str]],
@@ -351,19 +355,21 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
         findings = finding_rows(curated)  # the curated graph is all the store holds so far
         projected = project_findings(curated, "<{}>".format, lambda: str(pyoxigraph.BlankNode()), findings)
         _add_lines(ox, cached, None, (f"{s} {p} {o} <{ASSERTED_GRAPH}> .\n" for s, p, o in projected))
-        _add_lines(ox, cached, None, _name_key_lines(ox))
+        names = name_rows(ox)  # the curated and asserted layers: all but the inferences
+        _add_lines(ox, cached, None, _name_key_lines(names))
         layer: dict[str, Any] = {"inference_key": inputs_key if grew else fingerprint(bundled_inputs),
                                  "new_entities": new_entities, "notes": notes}
         cached.finish(layer)
-    return layer | {"findings": findings}
+    return layer | {"findings": findings, "names": names}
 
 
-def _name_key_lines(ox: pyoxigraph.Store) -> Iterator[str]:
+def _name_key_lines(names: list[tuple[str, str, str, str]]) -> Iterator[str]:
     """The names graph: each entity's keys in the name index (:func:`cd38kg.knowledge.names.name_keys`),
     so that a server holding the knowledge base finds the entities a question names by an index
-    lookup, not a scan of every label (:func:`cd38kg.store.neighbourhood.find_named`)."""
+    lookup, not a scan of every label (:func:`cd38kg.store.neighbourhood.find_named`). ``names``
+    are the store's :func:`cd38kg.knowledge.facts.name_rows`."""
     written: dict[str, tuple[set[str], set[str], set[str]]] = defaultdict(lambda: (set(), set(), set()))
-    for entity, label, alt, xref in name_rows(ox):
+    for entity, label, alt, xref in names:
         labels, synonyms, xrefs = written[entity]
         labels.add(label)
         synonyms.update([alt] if alt else [])
