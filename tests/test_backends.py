@@ -29,6 +29,7 @@ from cd38kg.interfaces.queries import load_query, query_command, render, run_nam
 from cd38kg.resources import example_file
 from cd38kg.serialize import explain_json, hypotheses_json
 from cd38kg.store import BACKENDS, open_store
+from cd38kg.store.base import Manifest
 from cd38kg.store.disk import DiskStore
 from cd38kg.store.memory import MemoryStore
 from cd38kg.store.remote import EndpointError, RemoteStore
@@ -384,7 +385,21 @@ def test_a_disk_store_is_reused_only_for_the_same_inputs(cache_home: Path, exten
     gc.collect()
     bundled_only = KnowledgeBase.load(store=DiskStore(directory))  # other inputs: loaded again
     assert len(bundled_only.facts.entities) < entities
-    assert json.loads((tmp_path / "store" / "cd38kg-store.json").read_text())["extras"] == []
+    assert Manifest.from_text((tmp_path / "store" / "cd38kg-store.json").read_text()).extras == []
+
+
+def test_a_store_whose_manifest_an_earlier_cd38kg_wrote_is_loaded_again(cache_home: Path, tmp_path: Path) -> None:
+    """Manifests were one JSON document before they listed the new entities line by line: such
+    a store is read as holding other inputs, not refused as damaged."""
+    import dataclasses
+
+    directory = tmp_path / "store"
+    directory.mkdir()
+    old = Manifest(key="an earlier key", extras=["old.tsv"], new_entities=["https://example.org/x"], notes=["a\nnote"])
+    (directory / "cd38kg-store.json").write_text(json.dumps(dataclasses.asdict(old), indent=1))
+    assert DiskStore(str(directory))._manifest() == old
+    kb = KnowledgeBase.load(store=DiskStore(str(directory)))
+    assert Manifest.from_text((directory / "cd38kg-store.json").read_text()) == kb._loaded.manifest
 
 
 def test_a_query_joining_derived_strategies_leaves_the_disk_store_as_it_was(cache_home: Path, tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
     findings: list[tuple[str, ...]] | None = None
     names: list[tuple[str, str, str, str]] | None = None
     fill: Callable[[], None] | None = None
-    known: tuple[Facts, Manifest] | None = None
+    facts_cached = False
     if not store.loads_inputs:
         if extras:
             raise Cd38kgError(f"--extra cannot be used with --endpoint: load {extras[0].name} into the server "
@@ -169,8 +169,11 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
         key = fingerprint([("inputs", inputs_key.encode()), ("claims", claims_file().read_bytes()),
                            ("code", code_key("facts").encode())])
         manifest = None if reason == "always" else store.holding(key)
-        known = None if reason == "always" else _cached_manifest(key)
-        if manifest is None and known is not None and store.fills_on_demand:
+        facts_cached = reason != "always" and _facts_cached(key)
+        # the cache's manifest is read only when the store holds nothing: at a million statements
+        # it lists 400,000 new entities, a tenth of a second of every command to read
+        known = _cached_manifest(key) if manifest is None and facts_cached and store.fills_on_demand else None
+        if known is not None:
             manifest = known
             if extras:  # worth saying only when the user's own files were not read again
                 say(f"Using the cached facts for the knowledge base + {' + '.join(p.name for p in extras)}")
@@ -185,21 +188,25 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
     loaded = Loaded(files=files, extras=extras, manifest=manifest, new_entities=list(manifest.new_entities),
                     inference_key=manifest.inference_key, reasoned_now=reasoned_now, notes=list(manifest.notes),
                     held=store, fill=fill)
-    if known is None:
+    if not facts_cached:
         loaded._facts = select_facts(loaded.dataset, findings, names)
         if store.loads_inputs:
             _cache_facts(manifest, loaded._facts, loaded.names)
     return loaded
 
 
+def _facts_cached(key: str) -> bool:
+    """Whether the facts for this fingerprint are cached: their manifest is written last."""
+    return cache_dir().joinpath(f"manifest-{key}.json").is_file() and cache_dir().joinpath(f"facts-{key}.pickle").is_file()
+
+
 def _cached_manifest(key: str) -> Manifest | None:
     """What the store holds for this fingerprint, when its facts are cached: selecting the facts
     and filling the store are most of a cached run's time on a large extension."""
     try:
-        manifest = Manifest.from_json(cache_dir().joinpath(f"manifest-{key}.json").read_text(encoding="utf-8"))
+        return Manifest.from_text(cache_dir().joinpath(f"manifest-{key}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return manifest if cache_dir().joinpath(f"facts-{key}.pickle").is_file() else None
 
 
 def _cached_facts(key: str) -> Facts | None:
@@ -213,7 +220,7 @@ def _cache_facts(manifest: Manifest, facts: Facts, names: NameIndex) -> None:
     write_pickle(facts, cache_dir() / f"facts-{manifest.key}.pickle")
     write_pickle(names, cache_dir() / f"names-{manifest.key}.pickle")
     with suppress(OSError, Cd38kgError):  # a read-only cache only costs the next run its time
-        write_text(manifest.to_json(), cache_dir() / f"manifest-{manifest.key}.json")
+        write_text(manifest.to_text(), cache_dir() / f"manifest-{manifest.key}.json")
 
 
 def add_claims(ox: pyoxigraph.Store) -> None:

@@ -32,12 +32,22 @@ class Manifest:
     new_entities: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, ensure_ascii=False) + "\n"
+    def to_text(self) -> str:
+        """One line of JSON, then the new entities' IRIs one per line: a million statements
+        bring 400,000 of them, and splitting lines reads them several times quicker than JSON,
+        on every command that opens the store."""
+        head = {name: value for name, value in asdict(self).items() if name != "new_entities"}
+        return "".join([json.dumps(head, ensure_ascii=False), "\n", *(f"{iri}\n" for iri in self.new_entities)])
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
+    def from_text(cls, text: str) -> Manifest:
+        head, _, rest = text.partition("\n")
+        try:
+            data = json.loads(head)
+        except ValueError:  # a manifest written as one JSON document (cd38kg before 2026-12-08)
+            data = json.loads(text)
+        else:
+            data["new_entities"] = rest.split("\n")[:-1]  # each line ends in one: IRIs hold none
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 

@@ -95,7 +95,7 @@ class DiskStore:
 
     def commit(self, manifest: Manifest) -> None:
         self.oxigraph.flush()
-        write_text(manifest.to_json(), self.directory / MANIFEST)
+        write_text(manifest.to_text(), self.directory / MANIFEST)
 
     def describe(self) -> str:
         return str(self.directory)
@@ -124,7 +124,7 @@ class DiskStore:
         if not path.is_file():
             return None
         try:
-            return Manifest.from_json(path.read_text(encoding="utf-8"))
+            return Manifest.from_text(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise Cd38kgError(f"--store {self.directory}: unreadable {MANIFEST} ({_first_line(err)}); "
                               "delete the directory to start again") from None
