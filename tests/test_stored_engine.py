@@ -92,7 +92,8 @@ def test_an_engine_rebuilt_from_cached_facts_stores_no_second_copy_of_the_names(
             assert read_engine(kb._ready_path) is not None
             handle.seek(len(MAGIC))
             size = int.from_bytes(handle.read(8), "little")
-            return pickle.loads(handle.read(size))["core"][1]  # noqa: S301 - written by the test
+            table = pickle.loads(handle.read(size))  # noqa: S301 - written by the test
+            return sum(table[section][1] for section in ("core", "entities", "name keys"))
 
     extension = example_file("my_findings.tsv")
     first = KnowledgeBase.load(extras=[extension], with_engine=False)  # selects the facts, builds the engine
@@ -101,3 +102,23 @@ def test_an_engine_rebuilt_from_cached_facts_stores_no_second_copy_of_the_names(
     again = KnowledgeBase.load(extras=[extension], with_engine=False)  # facts and names from their caches
     assert again._loaded._facts is None
     assert core_size(again) <= built_with_facts * 1.01
+
+
+def test_the_stored_name_index_reads_only_the_names_asked_for(kb, built_and_stored):
+    """A question resolves a few names: the stored index finds them by their keys' hashes and
+    reads nothing else, and answers every name as the built index does."""
+    _, _, path = built_and_stored
+    _, names = read_engine(path)
+    assert names.resolve("daratumumab").iri == kb.names.resolve("daratumumab").iri
+    assert names.candidates("CD38") == kb.names.candidates("CD38")
+    assert len(names._keys._found) <= 3 and names._keys._all is None and names.entities.rows._all is None
+    assert names.candidates("no such thing here") == set()
+    for entity in kb.facts.entities.values():
+        for name in (entity.label, *entity.synonyms, *entity.xrefs):
+            assert names.candidates(name) == kb.names.candidates(name), name
+    assert names.suggest("daratumumb") == kb.names.suggest("daratumumb")
+    assert dict(names.entities.rows) == dict(kb.names.entities.rows) and len(names.entities) == len(kb.names.entities)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(names))  # noqa: S301 - pickled just above: a plain index, no file behind it
+    assert type(again._keys) is dict and again.candidates("CD38") == kb.names.candidates("CD38")

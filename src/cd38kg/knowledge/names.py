@@ -11,7 +11,7 @@ import difflib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from ..errors import AmbiguousEntityError, NameTooLongError, UnknownEntityError, WrongKindError
@@ -92,14 +92,23 @@ def lookup_keys(name: str) -> Iterator[str]:
         yield normalize(standard)
 
 
+#: An entity as the name index keeps it: label, synonyms, types, cross-references, CURIE.
+EntityRow = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str]
+
+
 class EntityRows(MutableMapping[str, Entity]):
     """IRI -> entity, kept as plain rows and made into :class:`Entity` objects when asked for:
     a cached index of 450,000 entities then reads back in a fraction of the time, and a query
     that resolves two names builds two."""
 
-    def __init__(self, rows: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str]]) -> None:
+    def __init__(self, rows: MutableMapping[str, EntityRow] | Mapping[str, EntityRow]) -> None:
         self._rows = rows
         self._built: dict[str, Entity] = {}
+
+    @property
+    def rows(self) -> Mapping[str, EntityRow]:
+        """IRI -> (label, synonyms, types, cross-references, CURIE), as stored."""
+        return self._rows
 
     def __getitem__(self, iri: str) -> Entity:
         entity = self._built.get(iri)
@@ -109,10 +118,14 @@ class EntityRows(MutableMapping[str, Entity]):
         return entity
 
     def __setitem__(self, iri: str, entity: Entity) -> None:
+        if not isinstance(self._rows, MutableMapping):
+            raise TypeError("a stored name index is read-only")
         self._rows[iri] = (entity.label, entity.synonyms, entity.types, entity.xrefs, entity.curie)
         self._built[iri] = entity
 
     def __delitem__(self, iri: str) -> None:
+        if not isinstance(self._rows, MutableMapping):
+            raise TypeError("a stored name index is read-only")
         del self._rows[iri]
         self._built.pop(iri, None)
 
@@ -126,7 +139,7 @@ class EntityRows(MutableMapping[str, Entity]):
         return len(self._rows)
 
     def __reduce__(self) -> tuple[type[EntityRows], tuple[dict[str, Any]]]:
-        return (EntityRows, (self._rows,))
+        return (EntityRows, (dict(self._rows),))
 
 
 class NameIndex:
@@ -135,14 +148,26 @@ class NameIndex:
     def __init__(self, entities: Iterable[Entity]) -> None:
         self.entities = EntityRows({})
         #: normalised name -> the IRIs it names (tuples: they pickle several times faster than sets)
-        self._keys: dict[str, tuple[str, ...]] = {}
+        self._keys: MutableMapping[str, tuple[str, ...]] | Mapping[str, tuple[str, ...]] = {}
         self._trigram_index: dict[str, set[str]] | None = None
         for entity in entities:
             self.add(entity)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the near-match index, which is rebuilt on the first near-match search."""
-        return {"entities": self.entities, "_keys": self._keys, "_trigram_index": None}
+        return {"entities": self.entities, "_keys": dict(self._keys), "_trigram_index": None}
+
+    @classmethod
+    def from_parts(cls, rows: Mapping[str, EntityRow], keys: Mapping[str, tuple[str, ...]]) -> NameIndex:
+        """An index over entity rows and name keys kept elsewhere (the stored engine reads each
+        on demand: a question resolves a few names of 450,000)."""
+        index = cls.__new__(cls)
+        index.entities, index._keys, index._trigram_index = EntityRows(rows), keys, None
+        return index
+
+    def parts(self) -> tuple[Mapping[str, EntityRow], Mapping[str, tuple[str, ...]]]:
+        """The entity rows and the name keys, for :meth:`from_parts`."""
+        return self.entities.rows, self._keys
 
     @property
     def _by_trigram(self) -> dict[str, set[str]]:
