@@ -136,3 +136,47 @@ def test_rows_read_before_a_layer_are_read_again_when_that_layer_states_them():
     assert states_names(store, (INFERRED_GRAPH,)) and not states_findings(store, (INFERRED_GRAPH,))
     store.add(pyoxigraph.Quad(thing, pyoxigraph.NamedNode(RDF.type), pyoxigraph.NamedNode(CD38.Finding), inferred))
     assert states_findings(store, (INFERRED_GRAPH,))
+
+
+def test_a_load_of_tsv_findings_takes_their_rows_on_the_way_in(cache_home, monkeypatch):
+    """TSV findings are all IRIs and plain literals, so their rows are taken from the triples as
+    they go into the store, never scanned back out of it, and they are the rows a scan gives."""
+    from cd38kg.knowledge import loader
+    from cd38kg.knowledge.facts import select_facts
+
+    def scanned(*args: object) -> None:
+        raise AssertionError("the finding rows were scanned back from the store")
+
+    monkeypatch.setattr(loader, "finding_rows", scanned)
+    fixtures = ROOT / "tests" / "fixtures"
+    kb = KnowledgeBase.load(extras=[ROOT / "examples" / "my_findings.tsv", fixtures / "extend" / "new_imid.tsv"],
+                            reason="always")
+    assert any("user" in f.iri for f in kb.facts.findings)
+    assert kb.facts == select_facts(kb.dataset)
+
+
+def test_finding_triples_only_oxigraph_can_write_send_the_loader_back_to_the_store():
+    """Typed literals (written in canonical form) and blank nodes (renamed on loading) make the
+    gathered rows inexact; a literal that spells the Finding class is no finding."""
+    from rdflib import BNode, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    from cd38kg.knowledge.facts import FINDING_QUERIES, FindingScans
+    from cd38kg.vocab import CD38, RDF, RDFS
+
+    def gathered(*triples):
+        scans = FindingScans(dict.fromkeys(FINDING_QUERIES, []))
+        assert list(scans.passing(triples)) == list(triples), "every triple passes on unchanged"
+        return scans
+
+    f, drug = "https://example.org/f1", URIRef("https://example.org/drug")
+    plain = gathered((f, str(RDF.type), str(CD38.Finding)), (f, str(CD38.subject), drug),
+                     (f, str(CD38.predicate), str(CD38.inhibits)), (f, str(CD38.object), drug),
+                     (f, str(RDFS.comment), Literal("a note", lang="en")),
+                     (f, str(CD38.section), Literal("Results", datatype=XSD.string)))
+    assert plain.exact and plain.rows() == [(f, str(drug), str(CD38.inhibits), str(drug), "", "Results", "", "a note", "", "")]
+    assert not gathered((f, str(CD38.quantity), Literal("1.50", datatype=XSD.decimal))).exact
+    assert not gathered((BNode(), str(CD38.subject), drug)).exact
+    assert not gathered((f, str(CD38.object), BNode())).exact
+    spelt = gathered((f, str(RDF.type), Literal(str(CD38.Finding))))
+    assert spelt.exact and spelt.rows() == []

@@ -39,7 +39,19 @@ from ..store import open_store, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import decode_text, load_into, read_bytes
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, NAMES_GRAPH, OWL, RDF, RDFS
-from .facts import Q_CLASSES, Facts, finding_rows, name_rows, select, select_facts, states_findings, states_names
+from .facts import (
+    FINDING_QUERIES,
+    Q_CLASSES,
+    Facts,
+    FindingScans,
+    finding_rows,
+    name_rows,
+    select,
+    select_facts,
+    select_together,
+    states_findings,
+    states_names,
+)
 from .names import NameIndex, name_keys
 from .reasoning import (
     cache_dir,
@@ -349,17 +361,20 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
             return f'"{value.translate(_ESCAPES)}"'
         return str(to_ox(value))
 
+    scans = FindingScans(select_together(curated, FINDING_QUERIES))  # the bundled findings, scanned
     with _LayerFile(cache_dir() / f"layers-{key}.nq") as cached:
         for path, text in added:
             extension = read_extension(path, text, curated)
             # in the store before the next file is read: its names resolve against this one
             _add_lines(ox, cached, path, (f"{term(s)} {term(p)} {term(o)} <{CURATED_GRAPH}> .\n"
-                                          for s, p, o in extension.triples))
+                                          for s, p, o in scans.passing(extension.triples)))
             new_entities.extend(extension.new_entities)
             notes.extend(extension.notes)
             del extension
         grew = len(ox) > before
-        findings = finding_rows(curated)  # the curated graph is all the store holds so far
+        # the curated graph is all the store holds so far
+        findings = scans.rows() if scans.exact else finding_rows(curated)
+        del scans
         projected = project_findings(curated, "<{}>".format, lambda: str(pyoxigraph.BlankNode()), findings)
         _add_lines(ox, cached, None, (f"{s} {p} {o} <{ASSERTED_GRAPH}> .\n" for s, p, o in projected))
         names = name_rows(ox)  # the curated and asserted layers: all but the inferences
