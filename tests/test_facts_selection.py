@@ -152,11 +152,12 @@ def test_finding_triples_only_oxigraph_can_write_send_the_loader_back_to_the_sto
     from rdflib import BNode, Literal, URIRef
     from rdflib.namespace import XSD
 
-    from cd38kg.knowledge.facts import FINDING_QUERIES, FindingScans
+    from cd38kg.knowledge.facts import FindingScans
+    from cd38kg.store import new_graph
     from cd38kg.vocab import CD38, RDF, RDFS
 
     def gathered(*triples):
-        scans = FindingScans(dict.fromkeys(FINDING_QUERIES, []))
+        scans = FindingScans(new_graph())  # nothing in the store yet
         assert list(scans.passing(triples)) == list(triples), "every triple passes on unchanged"
         return scans
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..model import Entity, Finding, Relation
 from ..pickles import bulk_objects
-from ..vocab import ASSERTED_GRAPH, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, PREFIXES
-from .names import curie
+from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, PREFIXES, RDF, XSD
+from .names import curie, expand
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -133,23 +133,34 @@ class FindingScans:
     finding triple, :attr:`exact` is False and the caller reads the rows from the store instead.
     """
 
-    def __init__(self, selected: dict[str, list[tuple[str, ...]]]) -> None:
-        self._selected = {query: list(selected[query]) for query in FINDING_QUERIES}
-        self._by_predicate = {_expand(prop): self._selected[query]
+    def __init__(self, graph: Dataset | Graph) -> None:
+        self._selected = select_together(graph, FINDING_QUERIES)
+        self._by_predicate = {expand(prop): self._selected[query]
                               for prop, query in zip(FINDING_PROPERTIES, FINDING_QUERIES[1:], strict=True)}
         self._ids = self._selected[Q_FINDING_IDS]
-        self._type, self._finding = _expand("rdf:type"), _expand("cd38:Finding")
         self.exact = True
 
     def passing(self, triples: Iterable[tuple[object, object, object]]) -> Iterator[tuple[object, object, object]]:
         """``triples`` unchanged, each finding triple among them taken on the way."""
-        by_predicate, ids = self._by_predicate, self._ids
+        from rdflib import Literal, URIRef
+
+        by_predicate, ids, kind, finding, text = self._by_predicate, self._ids, str(RDF.type), str(CD38.Finding), str(XSD.string)
+
+        def iri(term: object) -> str | None:
+            return intern(str(term)) if type(term) is str or isinstance(term, URIRef) else None
+
+        def cell(term: object) -> str | None:
+            """``term`` as a cell of Oxigraph's CSV results, or None when only Oxigraph can say."""
+            if isinstance(term, Literal):
+                return intern(str(term)) if term.datatype is None or str(term.datatype) == text else None
+            return iri(term)
+
         for triple in triples:
             s, p, o = triple
             predicate = p if type(p) is str else str(p)
             found = by_predicate.get(predicate)
-            if found is not None or (predicate == self._type and _plain(o, iri_only=True) == self._finding):
-                subject, value = _plain(s, iri_only=True), _plain(o)
+            if found is not None or (predicate == kind and iri(o) == finding):
+                subject, value = iri(s), cell(o)
                 if subject is None or value is None:
                     self.exact = False
                 elif found is not None:
@@ -161,24 +172,6 @@ class FindingScans:
     def rows(self) -> list[tuple[str, ...]]:
         """:func:`finding_rows` of everything gathered (only when :attr:`exact`)."""
         return _join_findings(self._selected)
-
-
-def _expand(name: str) -> str:
-    prefix, local = name.split(":", 1)
-    return PREFIXES[prefix] + local
-
-
-def _plain(term: object, iri_only: bool = False) -> str | None:
-    """``term`` as a cell of Oxigraph's CSV results, or None when only Oxigraph can say."""
-    from rdflib import BNode, Literal, URIRef
-
-    if type(term) is str or isinstance(term, URIRef):
-        return intern(str(term))
-    if iri_only or isinstance(term, BNode) or not isinstance(term, Literal):
-        return None
-    if term.datatype is not None and str(term.datatype) != _expand("xsd:string"):
-        return None
-    return intern(str(term))
 
 
 def name_rows(graph: Dataset | Graph | pyoxigraph.Store) -> list[tuple[str, str, str, str]]:

@@ -40,7 +40,6 @@ from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import decode_text, load_into, read_bytes
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, NAMES_GRAPH, OWL, RDF, RDFS
 from .facts import (
-    FINDING_QUERIES,
     Q_CLASSES,
     Facts,
     FindingScans,
@@ -48,7 +47,6 @@ from .facts import (
     name_rows,
     select,
     select_facts,
-    select_together,
     states_findings,
     states_names,
 )
@@ -361,7 +359,7 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
             return f'"{value.translate(_ESCAPES)}"'
         return str(to_ox(value))
 
-    scans = FindingScans(select_together(curated, FINDING_QUERIES))  # the bundled findings, scanned
+    scans = FindingScans(curated)  # the bundled findings, scanned
     with _LayerFile(cache_dir() / f"layers-{key}.nq") as cached:
         for path, text in added:
             extension = read_extension(path, text, curated)

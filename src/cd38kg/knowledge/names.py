@@ -101,7 +101,7 @@ class EntityRows(MutableMapping[str, Entity]):
     a cached index of 450,000 entities then reads back in a fraction of the time, and a query
     that resolves two names builds two."""
 
-    def __init__(self, rows: MutableMapping[str, EntityRow] | Mapping[str, EntityRow]) -> None:
+    def __init__(self, rows: Mapping[str, EntityRow]) -> None:
         self._rows = rows
         self._built: dict[str, Entity] = {}
 
