@@ -11,46 +11,79 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from sys import intern
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ..model import Entity, Finding, Relation
 from ..pickles import bulk_objects
-from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, PREFIXES, RDF, XSD
+from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, PREFIXES, RDF
 from .names import curie, expand
 
 if TYPE_CHECKING:
     import pyoxigraph
     from rdflib import Dataset, Graph
 
+    from .written import WrittenTriples
+
 T = TypeVar("T")
 
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+@dataclass(frozen=True)
+class Pattern:
+    """A read of one triple pattern with a fixed predicate, ``?s <predicate> ?o`` (one column,
+    the subject, when the object is a fixed ``value``), filtered as its SPARQL says.
+
+    The reads a load makes of every statement (findings, names, types, relations) all have this
+    shape, so whoever holds the triples can answer them: the store, by :attr:`query`, or the
+    loader from the triples it has just written
+    (:class:`cd38kg.knowledge.written.WrittenTriples`), which spares reading a million
+    statements back out of RocksDB.
+    """
+
+    predicate: str
+    #: ``FILTER(isIRI(?s))``
+    iri_subject: bool = False
+    #: "any" term, an "iri" (``isIRI``) or any "resource" (``!isLiteral``: an IRI or a blank node)
+    objects: Literal["any", "iri", "resource"] = "any"
+    value: str | None = None
+
+    @property
+    def query(self) -> str:
+        if self.value is not None:
+            columns, where, tests = "?s", f"?s <{self.predicate}> <{self.value}> .", []
+        else:
+            columns, where = "?s ?o", f"?s <{self.predicate}> ?o ."
+            tests = {"any": [], "iri": ["isIRI(?o)"], "resource": ["!isLiteral(?o)"]}[self.objects]
+        tests = (["isIRI(?s)"] if self.iri_subject else []) + tests
+        filtered = f" FILTER({' && '.join(tests)})" if tests else ""
+        return f"SELECT {columns} WHERE {{ {where}{filtered} }}"
+
 
 #: Labels of named entities, then their synonyms and cross-references, each read with one scan
 #: and joined in Python (:func:`name_rows`): looking the optional names up entity by entity was
 #: 12 s of selecting a million statements' facts on disk.
 NAME_PROPERTIES = ("rdfs:label", "skos:altLabel", "oboInOwl:hasDbXref")
-NAME_QUERIES = ("SELECT ?e ?v WHERE { ?e rdfs:label ?v . FILTER(isIRI(?e)) }",
-                *(f"SELECT ?e ?v WHERE {{ ?e {prop} ?v }}" for prop in NAME_PROPERTIES[1:]))
+NAME_PATTERNS = (Pattern(expand("rdfs:label"), iri_subject=True), *(Pattern(expand(prop)) for prop in NAME_PROPERTIES[1:]))
 #: Types as stated and the classes above them (joined in Python: walking ``rdfs:subClassOf*``
 #: again for each of thousands of members was 12 s of selecting 100,000 statements' facts).
-Q_TYPED = """SELECT ?e ?t WHERE { ?e rdf:type ?t . FILTER(isIRI(?e) && !isLiteral(?t)) }"""
+TYPED = Pattern(RDF.type, iri_subject=True, objects="resource")
 #: Every class's superclasses, a blank class's (a restriction's) too: members may be typed with one.
 Q_SUPERS = """SELECT DISTINCT ?c ?super WHERE { ?c rdfs:subClassOf+ ?super . FILTER(isIRI(?super)) }"""
 Q_CLASSES = """SELECT DISTINCT ?c WHERE { ?c rdf:type owl:Class . FILTER(isIRI(?c)) }"""
 #: A finding's properties, each read with one scan of its predicate and joined in Python by
 #: finding: ten lookups per finding were 20 s of selecting 100,000 statements' facts on disk.
-Q_FINDING_IDS = """SELECT ?f WHERE { ?f rdf:type cd38:Finding }"""
 FINDING_PROPERTIES = ("cd38:subject", "cd38:predicate", "cd38:object", "cd38:source", "cd38:section",
                       "cd38:evidenceLevel", "rdfs:comment", "cd38:magnitude", "cd38:quantity")
 #: The findings, then the values of each of :data:`FINDING_PROPERTIES`.
-FINDING_QUERIES = (Q_FINDING_IDS, *(f"SELECT ?f ?v WHERE {{ ?f {prop} ?v }}" for prop in FINDING_PROPERTIES))
+FINDING_PATTERNS = (Pattern(RDF.type, value=CD38.Finding), *(Pattern(expand(prop)) for prop in FINDING_PROPERTIES))
 #: How many of :data:`FINDING_PROPERTIES` (the first) every finding must have.
 REQUIRED_PROPERTIES = 3
+#: The relations the causal graph is made of; their triples are read as a :class:`Pattern` each.
+Q_CAUSAL = """SELECT DISTINCT ?p WHERE { ?p cd38:causalAspect ?aspect . FILTER(isIRI(?p)) }"""
 Q_RELATIONS = """SELECT ?p ?label ?sign ?dir ?template ?tsv ?aspect WHERE {
   ?p rdf:type owl:ObjectProperty .
   OPTIONAL { ?p rdfs:label ?label } OPTIONAL { ?p cd38:causalSign ?sign } OPTIONAL { ?p cd38:causalAspect ?aspect }
@@ -61,7 +94,6 @@ Q_CONFLICTS = """SELECT ?a ?b ?note WHERE {
   ?a cd38:conflictsWith ?b . OPTIONAL { ?a cd38:conflictNote ?note }
 }"""
 Q_EVIDENCE = """SELECT ?lvl ?label ?rank WHERE { ?lvl rdf:type cd38:EvidenceLevel ; rdfs:label ?label ; cd38:evidenceRank ?rank }"""
-Q_TRIPLES = """SELECT ?s ?p ?o WHERE { ?s ?p ?o . ?p cd38:causalAspect ?aspect . FILTER(isIRI(?o)) }"""
 Q_CONTEXTS = """SELECT ?x ?m ?cell WHERE {
   ?x cd38:ofMolecule ?m . OPTIONAL { ?x cd38:inCell ?cell } FILTER(isIRI(?x) && isIRI(?m)) }"""
 Q_THERAPEUTIC = """SELECT ?c WHERE { ?c cd38:therapeuticClass true }"""
@@ -86,7 +118,7 @@ def _superclasses(rows: list[tuple[str, ...]]) -> dict[str, set[str]]:
 
 
 def _types(rows: list[tuple[str, ...]], above: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Each individual's classes, from the rows of :data:`Q_TYPED`: its stated types and every
+    """Each individual's classes, from the rows of :data:`TYPED`: its stated types and every
     class ``above`` them (the IRIs among ``rdf:type/rdfs:subClassOf*``)."""
     types: dict[str, set[str]] = defaultdict(set)
     for e, t in rows:
@@ -96,21 +128,22 @@ def _types(rows: list[tuple[str, ...]], above: dict[str, set[str]]) -> dict[str,
     return types
 
 
-def finding_rows(graph: Dataset | Graph) -> list[tuple[str, ...]]:
+def finding_rows(graph: Dataset | Graph | pyoxigraph.Store, written: WrittenTriples | None = None) -> list[tuple[str, ...]]:
     """(finding, subject, predicate, object, source, section, evidence level, note, magnitude,
     quantity), sorted and distinct, "" where a finding lacks an optional property; a finding
     with two values of a property gives a row for each. The loader projects the findings from
-    these rows and hands them on to :func:`select_facts`, so a load reads them once."""
-    return _join_findings(select_together(graph, FINDING_QUERIES))
+    these rows and hands them on to :func:`select_facts`, so a load reads them once (from
+    ``written``, the triples it has just written, where those hold them)."""
+    return join_findings(select_together(graph, FINDING_PATTERNS, written))
 
 
-def _join_findings(selected: dict[str, list[tuple[str, ...]]]) -> list[tuple[str, ...]]:
-    """:func:`finding_rows` from the rows of :data:`FINDING_QUERIES`."""
-    ids = {f for (f,) in selected[Q_FINDING_IDS]}
+def join_findings(selected: dict[Pattern | str, list[tuple[str, ...]]]) -> list[tuple[str, ...]]:
+    """:func:`finding_rows` from the rows of :data:`FINDING_PATTERNS`."""
+    ids = {f for (f,) in selected[FINDING_PATTERNS[0]]}
     values: list[dict[str, list[str]]] = []
-    for query in FINDING_QUERIES[1:]:
+    for pattern in FINDING_PATTERNS[1:]:
         of: dict[str, list[str]] = defaultdict(list)
-        for f, value in selected.pop(query):  # each scan let go once read: they are most of a load's memory
+        for f, value in selected.pop(pattern):  # each scan let go once read: they are most of a load's memory
             if f in ids:
                 of[f].append(value)
         values.append(of)
@@ -121,68 +154,15 @@ def _join_findings(selected: dict[str, list[tuple[str, ...]]]) -> list[tuple[str
     return sorted(rows)
 
 
-class FindingScans:
-    """The rows of :data:`FINDING_QUERIES` gathered as the store is filled: scanned from what the
-    store already holds, then taken from the triples on their way into it. Reading a million
-    statements' findings back from the on-disk store was a fifth of loading them: every row
-    turns a finding's IRI, a different string each time, back from RocksDB's term table.
-
-    A triple is taken only when Oxigraph's CSV would give its terms as Python already has them
-    (IRIs, and literals without a datatype or with ``xsd:string``): Oxigraph writes typed
-    literals in canonical form and renames blank nodes when it loads them. After any other
-    finding triple, :attr:`exact` is False and the caller reads the rows from the store instead.
-    """
-
-    def __init__(self, graph: Dataset | Graph) -> None:
-        self._selected = select_together(graph, FINDING_QUERIES)
-        self._by_predicate = {expand(prop): self._selected[query]
-                              for prop, query in zip(FINDING_PROPERTIES, FINDING_QUERIES[1:], strict=True)}
-        self._ids = self._selected[Q_FINDING_IDS]
-        self.exact = True
-
-    def passing(self, triples: Iterable[tuple[object, object, object]]) -> Iterator[tuple[object, object, object]]:
-        """``triples`` unchanged, each finding triple among them taken on the way."""
-        from rdflib import Literal, URIRef
-
-        by_predicate, ids, kind, finding, text = self._by_predicate, self._ids, str(RDF.type), str(CD38.Finding), str(XSD.string)
-
-        def iri(term: object) -> str | None:
-            return intern(str(term)) if type(term) is str or isinstance(term, URIRef) else None
-
-        def cell(term: object) -> str | None:
-            """``term`` as a cell of Oxigraph's CSV results, or None when only Oxigraph can say."""
-            if isinstance(term, Literal):
-                return intern(str(term)) if term.datatype is None or str(term.datatype) == text else None
-            return iri(term)
-
-        for triple in triples:
-            s, p, o = triple
-            predicate = p if type(p) is str else str(p)
-            found = by_predicate.get(predicate)
-            if found is not None or (predicate == kind and iri(o) == finding):
-                subject, value = iri(s), cell(o)
-                if subject is None or value is None:
-                    self.exact = False
-                elif found is not None:
-                    found.append((subject, value))
-                else:
-                    ids.append((subject,))
-            yield triple
-
-    def rows(self) -> list[tuple[str, ...]]:
-        """:func:`finding_rows` of everything gathered (only when :attr:`exact`)."""
-        return _join_findings(self._selected)
-
-
-def name_rows(graph: Dataset | Graph | pyoxigraph.Store) -> list[tuple[str, str, str, str]]:
+def name_rows(graph: Dataset | Graph | pyoxigraph.Store, written: WrittenTriples | None = None) -> list[tuple[str, str, str, str]]:
     """(entity, label, synonym, cross-reference) for every named entity, "" where it has no
-    synonym or cross-reference, in the order of the labels' scan."""
-    return _join_names(select_together(graph, NAME_QUERIES))
+    synonym or cross-reference (read from ``written`` as :func:`finding_rows` is)."""
+    return join_names(select_together(graph, NAME_PATTERNS, written))
 
 
-def _join_names(selected: dict[str, list[tuple[str, ...]]]) -> list[tuple[str, str, str, str]]:
-    """:func:`name_rows` from the rows of :data:`NAME_QUERIES`."""
-    labels, synonyms, xrefs = (selected.pop(query) for query in NAME_QUERIES)
+def join_names(selected: dict[Pattern | str, list[tuple[str, ...]]]) -> list[tuple[str, str, str, str]]:
+    """:func:`name_rows` from the rows of :data:`NAME_PATTERNS`."""
+    labels, synonyms, xrefs = (selected.pop(pattern) for pattern in NAME_PATTERNS)
     synonyms_of: dict[str, list[str]] = defaultdict(list)
     for e, synonym in synonyms:
         synonyms_of[e].append(synonym)
@@ -239,10 +219,18 @@ def _oxigraph(graph: Dataset | Graph | pyoxigraph.Store) -> pyoxigraph.Store | N
     return graph if isinstance(graph, pyoxigraph.Store) else getattr(graph.store, "_inner", None)
 
 
-def select_together(graph: Dataset | Graph | pyoxigraph.Store, queries: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
-    """:func:`select` of each of ``queries``, by query, :func:`together`."""
+def select_together(graph: Dataset | Graph | pyoxigraph.Store, queries: Iterable[str | Pattern],
+                    written: WrittenTriples | None = None,
+                    graphs: tuple[str, ...] = KNOWLEDGE_GRAPHS) -> dict[str | Pattern, list[tuple[str, ...]]]:
+    """:func:`select` of each of ``queries`` over ``graphs``, by query, :func:`together`; a
+    :class:`Pattern` is answered from ``written`` when that holds its rows exactly."""
     queries = list(dict.fromkeys(queries))
-    return dict(zip(queries, together([lambda query=query: select(graph, query) for query in queries], graph), strict=True))
+    known = {query: rows for query in queries if isinstance(query, Pattern) and written is not None
+             and (rows := written.rows(query, graphs)) is not None}
+    rest = [query for query in queries if query not in known]
+    read = together([lambda query=query: select(graph, query.query if isinstance(query, Pattern) else query, graphs)
+                     for query in rest], graph)
+    return known | dict(zip(rest, read, strict=True))
 
 
 def together(selections: Sequence[Callable[[], T]], *graphs: Dataset | Graph | pyoxigraph.Store) -> list[T]:
@@ -333,34 +321,38 @@ class Facts:
 
 
 def select_facts(graph: Dataset | Graph, findings: list[tuple[str, ...]] | None = None,
-                 names: list[tuple[str, str, str, str]] | None = None) -> Facts:
+                 names: list[tuple[str, str, str, str]] | None = None, written: WrittenTriples | None = None) -> Facts:
     """Select entities, findings, relations and causal triples from the knowledge graph;
     ``findings`` and ``names`` are its :func:`finding_rows` and :func:`name_rows` when the
-    caller has read them already (each read is several seconds of a million-statement load)."""
+    caller has read them already, and ``written`` the triples the loader has just written
+    (each read of the store is several seconds of a million-statement load)."""
     with bulk_objects():  # they live as long as the knowledge base
-        return _select_facts(graph, findings, names)
+        return _select_facts(graph, findings, names, written)
 
 
 def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None,
-                  names: list[tuple[str, str, str, str]] | None) -> Facts:
-    selected = select_together(graph, [*(FINDING_QUERIES if rows is None else ()), *(NAME_QUERIES if names is None else ()),
-                                       Q_TYPED, Q_SUPERS, Q_CLASSES, Q_RELATIONS, Q_CONFLICTS, Q_EVIDENCE, Q_TRIPLES,
-                                       Q_CONTEXTS, Q_THERAPEUTIC, Q_TARGETS])
+                  names: list[tuple[str, str, str, str]] | None, written: WrittenTriples | None) -> Facts:
+    selected = select_together(graph, [*(FINDING_PATTERNS if rows is None else ()), *(NAME_PATTERNS if names is None else ()),
+                                       TYPED, Q_SUPERS, Q_CLASSES, Q_RELATIONS, Q_CONFLICTS, Q_EVIDENCE, Q_CAUSAL,
+                                       Q_CONTEXTS, Q_THERAPEUTIC, Q_TARGETS], written)
+    causal = [Pattern(p, objects="iri") for (p,) in selected[Q_CAUSAL]]
+    causal_rows = select_together(graph, causal, written)
     if rows is None:
-        rows = _join_findings(selected)
+        rows = join_findings(selected)
     if names is None:
-        names = _join_names(selected)
+        names = join_names(selected)
     labels: dict[str, str] = {}
     synonyms: dict[str, set[str]] = defaultdict(set)
     xrefs: dict[str, set[str]] = defaultdict(set)
     for e, label, alt, xref in names:
-        labels.setdefault(e, label)
+        if e not in labels or label < labels[e]:  # of two labels the first in code-point order, not in a scan's
+            labels[e] = label
         if alt:
             synonyms[e].add(alt)
         if xref:
             xrefs[e].add(xref)
     above = _superclasses(selected[Q_SUPERS])
-    types = _types(selected.pop(Q_TYPED), above)
+    types = _types(selected.pop(TYPED), above)
     classes = {c for (c,) in selected[Q_CLASSES]}
     superclasses: dict[str, set[str]] = defaultdict(set, {c: sups for c, sups in above.items() if not c.startswith("_:")})
     entities = {}
@@ -391,7 +383,7 @@ def _select_facts(graph: Dataset | Graph, rows: list[tuple[str, ...]] | None,
     for lvl, label, value in selected[Q_EVIDENCE]:
         rank[lvl] = int(value)
         level_label[lvl] = label
-    triples = sorted(set(selected[Q_TRIPLES]))
+    triples = sorted({(s, pattern.predicate, o) for pattern in causal for s, o in causal_rows.pop(pattern)})
     members: dict[str, set[str]] = defaultdict(set)
     for iri, entity in entities.items():
         for cls in entity.types:

@@ -39,17 +39,7 @@ from ..store import open_store, write_text
 from ..store.base import Manifest, add_triples, dataset_over, to_ox
 from ..store.files import decode_text, load_into, read_bytes
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, NAMES_GRAPH, OWL, RDF, RDFS
-from .facts import (
-    Q_CLASSES,
-    Facts,
-    FindingScans,
-    finding_rows,
-    name_rows,
-    select,
-    select_facts,
-    states_findings,
-    states_names,
-)
+from .facts import Q_CLASSES, Facts, finding_rows, name_rows, select, select_facts, states_findings, states_names
 from .names import NameIndex, name_keys
 from .reasoning import (
     cache_dir,
@@ -58,11 +48,13 @@ from .reasoning import (
     infer,
     inferences_ntriples,
     owl_input,
+    parse_inferences,
     read_tbox,
     run_hermit,
     ship_classification,
     store_inferences,
 )
+from .written import WrittenTriples
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -161,6 +153,7 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
     reasoned_now = False
     findings: list[tuple[str, ...]] | None = None
     names: list[tuple[str, str, str, str]] | None = None
+    written: WrittenTriples | None = None
     fill: Callable[[], None] | None = None
     facts_cached = False
     if not store.loads_inputs:
@@ -193,13 +186,16 @@ def load(extras: list[Path] | None = None, reason: ReasonMode = "cache", bundled
                 store.commit(filled.manifest)
         elif manifest is None:
             filled = _fill(store, key, inputs_key, inputs, bundled, added, bundled_data, reason)
-            manifest, reasoned_now, findings, names = filled.manifest, filled.reasoned_now, filled.findings, filled.names
+            manifest, reasoned_now, findings, names, written = (filled.manifest, filled.reasoned_now, filled.findings,
+                                                                filled.names, filled.written)
+            del filled
             store.commit(manifest)
     loaded = Loaded(files=files, extras=extras, manifest=manifest, new_entities=list(manifest.new_entities),
                     inference_key=manifest.inference_key, reasoned_now=reasoned_now, notes=list(manifest.notes),
                     held=store, fill=fill)
     if not facts_cached:
-        loaded._facts = select_facts(loaded.dataset, findings, names)
+        loaded._facts = select_facts(loaded.dataset, findings, names, written)
+        del written
         if store.loads_inputs:
             _cache_facts(manifest, loaded._facts, loaded.names)
     return loaded
@@ -255,14 +251,16 @@ def read_claims() -> pyoxigraph.Store:
 
 @dataclass
 class _Filled:
-    """What a fill put in the store, whether HermiT ran, and the finding and name rows read on
-    the way (:func:`cd38kg.knowledge.facts.finding_rows`, :func:`~cd38kg.knowledge.facts.name_rows`)
-    when they are still all the store's."""
+    """What a fill put in the store, whether HermiT ran, the finding and name rows read on the
+    way (:func:`cd38kg.knowledge.facts.finding_rows`, :func:`~cd38kg.knowledge.facts.name_rows`)
+    when they are still all the store's, and the triples written, when the extension layer was
+    computed rather than read from its cache."""
 
     manifest: Manifest
     reasoned_now: bool
     findings: list[tuple[str, ...]] | None
     names: list[tuple[str, str, str, str]] | None
+    written: WrittenTriples | None
 
 
 def _fill(store: KnowledgeStore, key: str, inputs_key: str, bundled_inputs: list[tuple[str, bytes]],
@@ -303,8 +301,11 @@ def _fill_layers(store: KnowledgeStore, key: str, inputs_key: str, bundled_input
         add_triples(ox, schema_triples(graph(CURATED_GRAPH, staging)), CURATED_GRAPH)
     extras = [path for path, _ in added]
     layer = None if reason == "always" else _cached_layer(key)
+    written: WrittenTriples | None = None
     if layer is None:
-        layer = _extension_layer(ox, graph(CURATED_GRAPH), added, bundled_inputs, key, inputs_key)
+        written = WrittenTriples()
+        written.take_stored(ox, CURATED_GRAPH)  # the bundled files
+        layer = _extension_layer(ox, graph(CURATED_GRAPH), added, bundled_inputs, key, inputs_key, written)
     else:
         ox.bulk_load(layer.pop("nquads"), pyoxigraph.RdfFormat.N_QUADS)
     key_used = layer["inference_key"]
@@ -316,7 +317,7 @@ def _fill_layers(store: KnowledgeStore, key: str, inputs_key: str, bundled_input
     if inferred_text is None:
         if reason == "never":
             raise Cd38kgError("no cached inferences for these inputs and reasoning was disabled")
-        inferred = infer(graph(CURATED_GRAPH), graph(ASSERTED_GRAPH), what).inferred
+        inferred = infer(graph(CURATED_GRAPH), graph(ASSERTED_GRAPH), what, written=written).inferred
         say(f"Inferences cached in {store_inferences(key_used, inferences_ntriples(inferred))}")
         add_triples(ox, inferred, INFERRED_GRAPH)
         reasoned_now = True
@@ -326,25 +327,28 @@ def _fill_layers(store: KnowledgeStore, key: str, inputs_key: str, bundled_input
         elif extras:
             say(f"{', '.join(p.name for p in extras)}: no new statements, so no reasoning needed")
         ox.bulk_load(inferred_text.encode(), pyoxigraph.RdfFormat.N_TRIPLES, to_graph=pyoxigraph.NamedNode(INFERRED_GRAPH))
+    if written is not None:
+        written.take(inferred if inferred_text is None else parse_inferences(inferred_text), INFERRED_GRAPH)
     add_claims(ox)
     manifest = Manifest(key=key, inference_key=key_used, extras=[str(p) for p in extras],
                         new_entities=layer["new_entities"], notes=layer["notes"])
     findings, names = layer.get("findings"), layer.get("names")
     return _Filled(manifest, reasoned_now,
                    None if findings is None or states_findings(ox, (ASSERTED_GRAPH, INFERRED_GRAPH)) else findings,
-                   None if names is None or states_names(ox, (INFERRED_GRAPH,)) else names)
+                   None if names is None or states_names(ox, (INFERRED_GRAPH,)) else names, written)
 
 
 def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Path, str]],
-                     bundled_inputs: list[tuple[str, bytes]], key: str, inputs_key: str) -> dict[str, Any]:
-    """Read the extras and project every finding, add both to the store and cache them by ``key``.
+                     bundled_inputs: list[tuple[str, bytes]], key: str, inputs_key: str,
+                     written: WrittenTriples) -> dict[str, Any]:
+    """Read the extras and project every finding, add both to the store and cache them by ``key``;
+    ``written`` keeps what is written, for the reads that follow.
 
     The layer is written as N-Quads text, bulk-loaded and appended to the cache file a batch at
     a time: a Python ``Quad`` per triple cost more than Oxigraph parsing the same text, and the
     layer is never held whole in memory a second (or third) time.
     """
-    import pyoxigraph
-    from rdflib import Literal
+    from rdflib import BNode, Literal
 
     before = len(ox)
     new_entities: list[str] = []
@@ -359,23 +363,23 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
             return f'"{value.translate(_ESCAPES)}"'
         return str(to_ox(value))
 
-    scans = FindingScans(curated)  # the bundled findings, scanned
+    def lines(triples: Iterator[tuple[object, object, object]], layer: str) -> Iterator[str]:
+        return (f"{term(s)} {term(p)} {term(o)} <{layer}> .\n" for s, p, o in written.passing(triples, layer))
+
     with _LayerFile(cache_dir() / f"layers-{key}.nq") as cached:
         for path, text in added:
             extension = read_extension(path, text, curated)
             # in the store before the next file is read: its names resolve against this one
-            _add_lines(ox, cached, path, (f"{term(s)} {term(p)} {term(o)} <{CURATED_GRAPH}> .\n"
-                                          for s, p, o in scans.passing(extension.triples)))
+            _add_lines(ox, cached, path, lines(iter(extension.triples), CURATED_GRAPH))
             new_entities.extend(extension.new_entities)
             notes.extend(extension.notes)
             del extension
         grew = len(ox) > before
-        # the curated graph is all the store holds so far
-        findings = scans.rows() if scans.exact else finding_rows(curated)
-        del scans
-        projected = project_findings(curated, "<{}>".format, lambda: str(pyoxigraph.BlankNode()), findings)
-        _add_lines(ox, cached, None, (f"{s} {p} {o} <{ASSERTED_GRAPH}> .\n" for s, p, o in projected))
-        names = name_rows(ox)  # the curated and asserted layers: all but the inferences
+        findings = finding_rows(ox, written)  # the curated graph is all the store holds so far
+        projected = project_findings(curated, str, BNode, findings)
+        _add_lines(ox, cached, None, lines(iter(projected), ASSERTED_GRAPH))
+        del projected
+        names = name_rows(ox, written)  # the curated and asserted layers: all but the inferences
         _add_lines(ox, cached, None, _name_key_lines(names))
         layer: dict[str, Any] = {"inference_key": inputs_key if grew else fingerprint(bundled_inputs),
                                  "new_entities": new_entities, "notes": notes}

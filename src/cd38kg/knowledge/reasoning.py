@@ -49,6 +49,8 @@ from .materialise import (
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from .written import WrittenTriples
+
 #: Bump when the projection of findings to OWL or the derivation changes, so stale caches are not reused.
 PROJECTION_VERSION = "2"
 _HEADER = "# cd38kg HermiT inferences; input fingerprint: "
@@ -133,14 +135,16 @@ def store_inferences(key: str, ntriples: str, path: Path | None = None, *, heade
 # -- the pipeline the loader and validate call -------------------------------------------------
 
 
-def infer(curated: Graph, asserted: Graph, what: str, strict: bool = True) -> Materialised:
+def infer(curated: Graph, asserted: Graph, what: str, strict: bool = True,
+          written: WrittenTriples | None = None) -> Materialised:
     """Everything the reasoner adds to ``curated`` + ``asserted`` (the loader's two layers).
 
     HermiT classifies the TBox only when its classification is not cached; the individuals
     are materialised in linear time. Inputs using OWL the materialiser does not implement are
     reasoned over whole by HermiT (said on stderr), with no clash list: HermiT raised if any.
     ``strict`` raises :class:`InconsistentOntology` on a clash, as HermiT would; ``validate``
-    asks for the clashes instead, to explain them.
+    asks for the clashes instead, to explain them. ``written`` holds the triples the loader has
+    just written to the two layers (:func:`abox`).
     """
     beyond = unsupported_in(curated, asserted)
     if beyond:
@@ -150,7 +154,7 @@ def infer(curated: Graph, asserted: Graph, what: str, strict: bool = True) -> Ma
             return Materialised(run_hermit(owl_input(curated, asserted)), {}, [])
     schema = load_schema(curated, asserted, what)
     with step(f"Materialising class knowledge for the members of {what}"):
-        types, edges = abox(curated, asserted, schema)
+        types, edges = abox(curated, asserted, schema, written)
         result = materialise(schema, types, edges)
     if strict and result.clashes:
         clash = result.clashes[0]
@@ -225,28 +229,32 @@ def records(graph: Graph) -> set[object]:
     return {s for kind in RECORD_KINDS for s in graph.subjects(URIRef(RDF.type), URIRef(kind))}
 
 
-def abox(curated: Graph, asserted: Graph, schema: Schema) -> tuple[list[tuple[str, str]], list[Triple]]:
+def abox(curated: Graph, asserted: Graph, schema: Schema,
+         written: WrittenTriples | None = None) -> tuple[list[tuple[str, str]], list[Triple]]:
     """Asserted class memberships and object-property triples between named individuals.
 
-    Read as plain strings by SPARQL over each layer, never as an rdflib term per triple: at
-    100,000 statements that conversion was most of the materialiser's time.
+    Read as plain strings, a :class:`~cd38kg.knowledge.facts.Pattern` per predicate over each
+    layer, from ``written`` (the triples the loader has just written) where it holds them, else
+    by SPARQL; never as an rdflib term per triple: at 100,000 statements that conversion was
+    most of the materialiser's time.
     """
-    import pyoxigraph
+    from .facts import Pattern, select_in, select_together
 
-    from .facts import select_in, together
+    store = getattr(curated.store, "_inner", None)
 
-    kinds = [str(pyoxigraph.NamedNode(kind)) for kind in RECORD_KINDS]
-    records = f"SELECT ?s WHERE {{ VALUES ?kind {{ {' '.join(kinds)} }} ?s rdf:type ?kind }}"
-    # a record's own kind is left out by Oxigraph: it is most of the memberships, and no class
-    memberships = f"SELECT ?s ?o WHERE {{ ?s rdf:type ?o . FILTER(isIRI(?s) && isIRI(?o) && ?o NOT IN ({', '.join(kinds)})) }}"
-    properties = " ".join(str(pyoxigraph.NamedNode(p)) for p in sorted(schema.properties))
-    relations = f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {properties} }} ?s ?p ?o . FILTER(isIRI(?s) && isIRI(?o)) }}"
-    skipped, typed, *related = together([lambda: select_in(curated, records), lambda: select_in(curated, memberships),
-                                         *((lambda graph=graph: select_in(graph, relations)) for graph in
-                                           ((curated, asserted) if schema.properties else ()))], curated, asserted)
-    skip = {s for (s,) in skipped}
-    types = [(s, o) for s, o in typed if s not in skip and is_class_iri(o)]
-    edges = [(s, p, o) for rows in related for s, p, o in rows if s not in skip]
+    def read(graph: Graph, patterns: list[Pattern]) -> dict[object, list[tuple[str, ...]]]:
+        if store is None:  # a graph on another rdflib store: its own layer alone
+            return {pattern: select_in(graph, pattern.query) for pattern in patterns}
+        return select_together(store, patterns, written, (str(graph.identifier),))
+
+    records = [Pattern(RDF.type, iri_subject=True, value=kind) for kind in RECORD_KINDS]
+    memberships = Pattern(RDF.type, iri_subject=True, objects="iri")
+    relations = [Pattern(p, iri_subject=True, objects="iri") for p in sorted(schema.properties)]
+    of_curated, of_asserted = read(curated, [*records, memberships, *relations]), read(asserted, relations)
+    skip = {s for pattern in records for (s,) in of_curated[pattern]}
+    types = [(s, o) for s, o in of_curated[memberships] if s not in skip and o not in RECORD_KINDS and is_class_iri(o)]
+    edges = [(s, pattern.predicate, o) for rows in (of_curated, of_asserted) for pattern in relations
+             for s, o in rows[pattern] if s not in skip]
     return types, edges
 
 
