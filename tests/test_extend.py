@@ -156,3 +156,36 @@ def test_code_keys_follow_what_the_edited_module_computes(tmp_path, edited, fact
     after = {scope: code_fingerprint(package, scope) for scope in ("facts", "derived")}
     assert (after["facts"] == before["facts"]) is facts_kept
     assert (after["derived"] == before["derived"]) is engine_kept
+
+
+def test_a_bad_last_line_stops_a_load_on_disk_with_nothing_committed(tmp_path, cache_home):
+    """A TSV file's triples go to the store while the file is read; a bad line after a thousand
+    good ones stops the load with its line, the store holds no knowledge base (no manifest),
+    and the next load fills it afresh."""
+    from cd38kg.errors import InputFileError
+    from cd38kg.store import open_store
+    from cd38kg.store.disk import MANIFEST
+
+    header = "subject\tpredicate\tobject\tsource\n"
+    good = "".join(f"daratumumab\tdepletes\tNK cells\tdoi:10.1000/source-{i % 7}\n" for i in range(1000))
+    extra = tmp_path / "late_error.tsv"
+    extra.write_text(header + good + "daratumumab\tdepletes\tno such cells\tdoi:10.1000/x\n")
+    location = tmp_path / "store"
+    try:
+        KnowledgeBase.load(extras=[extra], store=open_store(str(location)))
+        raise AssertionError("the bad line was not reported")
+    except InputFileError as err:  # its traceback, which holds the store's lock, goes with the block
+        assert err.line == 1002 and "no such cells" in err.reason
+    assert not (location / MANIFEST).exists()
+    extra.write_text(header + good)
+    kb = KnowledgeBase.load(extras=[extra], store=open_store(str(location)))
+    assert (location / MANIFEST).exists()
+    sources = {f.source for f in kb.facts.findings if f.iri.startswith("https://w3id.org/cd38kg/user/")}
+    assert len(sources) == 7, "each finding keeps its own source"
+    from cd38kg.knowledge.extend import read_tsv_extension
+    from cd38kg.knowledge.names import NameIndex
+    from cd38kg.vocab import RDFS
+
+    read = read_tsv_extension(extra, NameIndex(kb.facts.entities.values()), kb.facts.relations, kb.facts.classes)
+    labelled = [s for s, p, _ in read.triples if p == RDFS.label]
+    assert sorted(labelled) == sorted(sources), "a source cited by many findings is described once"

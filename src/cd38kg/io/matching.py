@@ -22,6 +22,8 @@ from ..knowledge.names import NameIndex, expand
 from ..vocab import CD38, HAS_XREF, KB, OWL, RDF, RDFS, SKOS, USER
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rdflib import Graph
     from rdflib.term import Node
 
@@ -31,10 +33,14 @@ Triple = tuple["str | Node", "str | Node", "str | Node"]
 
 @dataclass
 class Imported:
-    """Triples read from one file, the entities it introduced, and what it could not map."""
+    """Triples read from one file, the entities it introduced, and what it could not map.
+
+    ``triples`` may be made as they are consumed, once (the TSV reader's are: the loader writes
+    them while the file is still being read); ``new_entities`` is complete once they have been.
+    """
 
     path: str
-    triples: list[Triple] = field(default_factory=list)
+    triples: Iterable[Triple] = field(default_factory=list)
     new_entities: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -49,6 +55,7 @@ class Importer:
         self.names = NameIndex(self.facts.entities.values())
         self.result = Imported(str(path))
         self.file_tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+        self.described: set[str] = set()  # the sources whose type and label are written
         self.types: dict[str, set[str]] = {iri: set(e.types) for iri, e in self.facts.entities.items()}
         self.by_xref: dict[str, str] = {}
         for iri, entity in self.facts.entities.items():
@@ -187,7 +194,8 @@ class Importer:
         record = {"section": f"{self.path.name} line {line}", "note": f"From {self.path.name}, line {line}.",
                   **{k: v for k, v in record.items() if v}}
         try:
-            triples = _finding_triples(self.path, line * 1000 + index, self.file_tag, subject, relation, obj, record)
+            triples = _finding_triples(self.path, line * 1000 + index, self.file_tag, subject, relation, obj, record,
+                                       self.described)
         except InputFileError as err:
             raise InputFileError(str(self.path), err.reason, line) from None
         minted = triples[0][0]

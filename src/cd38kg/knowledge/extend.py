@@ -9,7 +9,9 @@ ontology (``increases``, ``decreases``, ``activates``, ``inhibits``, ``depletes`
 ``requires``, ``increases_expression``, ...). Names are resolved like everywhere else; a
 name the knowledge base does not know becomes a new entity only if the file declares it
 with an ``is_a`` row, so a typo is reported (with near matches) instead of silently
-creating a node. The whole file is checked before anything is added.
+creating a node. Every line is checked before the knowledge base is committed: the loader
+writes a file's triples while they are made, and a bad line stops the load with nothing
+committed (:mod:`cd38kg.store`).
 
 Triples name IRIs as plain strings (the reasoner's convention, see
 :func:`cd38kg.store.base.add_triples`) and only literals as rdflib terms: building an
@@ -23,6 +25,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -54,10 +57,15 @@ _URL = re.compile(r"^https?://\S+$")
 
 @dataclass
 class Extension:
-    """Triples read from one TSV file, and the entities it declared."""
+    """Triples read from one TSV file, and the entities it declared.
+
+    ``triples`` are made as they are consumed, once: at a million statements, making them
+    while the store writes the ones before took most of reading the file off a load's time.
+    ``new_entities`` is complete once they have been consumed.
+    """
 
     path: str
-    triples: list[Triple] = field(default_factory=list)
+    triples: Iterator[Triple]
     new_entities: list[str] = field(default_factory=list)
 
 
@@ -120,8 +128,7 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
         if record["predicate"].lower() == "is_a" and not lookup(record["subject"], line):
             declared.setdefault(normalize(record["subject"]), (record["subject"], str(USER.term(slug(record["subject"])))))
 
-    ext = Extension(str(path))
-    new_labels: dict[str, str] = {}
+    new_entities: list[str] = []
 
     def node_for(name: str, line: int, role: str) -> str:
         found = lookup(name, line)
@@ -137,37 +144,43 @@ def read_tsv_extension(path: Path, names: NameIndex, relations: dict[str, Relati
         tail = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
         raise InputFileError(str(path), f"unknown {role} {name!r} (declare a new entity with an is_a row{tail})", line)
 
-    for line, record in records:
-        predicate = record["predicate"].strip().lower()
-        subject = node_for(record["subject"], line, "subject")
-        if subject.startswith(str(USER)) and subject not in new_labels:
-            new_labels[subject] = declared[normalize(record["subject"])][0]
-        if predicate == "is_a":
-            cls = node_for(record["object"], line, "class")
-            if cls not in is_class:
-                raise InputFileError(str(path), f"is_a needs a class, but {record['object']!r} is an individual", line)
-            ext.triples.append((subject, RDF_TYPE, cls))
-            continue
-        if predicate == "synonym":
-            ext.triples.append((subject, ALT_LABEL, Literal(record["object"])))
-            continue
-        relation = by_tsv.get(predicate)
-        if relation is None:
-            choices = ", ".join(sorted(["is_a", "synonym", *by_tsv]))
-            raise InputFileError(str(path), f"unknown predicate {record['predicate']!r}; use one of {choices}", line)
-        obj = node_for(record["object"], line, "object")
-        if obj.startswith(str(USER)) and obj not in new_labels:
-            new_labels[obj] = declared[normalize(record["object"])][0]
-        ext.triples.extend(_finding_triples(path, line, file_tag, subject, relation.iri, obj, record))
-    for iri, label in new_labels.items():
-        ext.triples.append((iri, LABEL, Literal(label)))
-        ext.triples.append((iri, RDF_TYPE, OWL.NamedIndividual))
-        ext.new_entities.append(iri)
-    return ext
+    def triples() -> Iterator[Triple]:
+        new_labels: dict[str, str] = {}
+        described: set[str] = set()
+        for line, record in records:
+            predicate = record["predicate"].strip().lower()
+            subject = node_for(record["subject"], line, "subject")
+            if subject.startswith(str(USER)) and subject not in new_labels:
+                new_labels[subject] = declared[normalize(record["subject"])][0]
+            if predicate == "is_a":
+                cls = node_for(record["object"], line, "class")
+                if cls not in is_class:
+                    raise InputFileError(str(path), f"is_a needs a class, but {record['object']!r} is an individual", line)
+                yield subject, RDF_TYPE, cls
+                continue
+            if predicate == "synonym":
+                yield subject, ALT_LABEL, Literal(record["object"])
+                continue
+            relation = by_tsv.get(predicate)
+            if relation is None:
+                choices = ", ".join(sorted(["is_a", "synonym", *by_tsv]))
+                raise InputFileError(str(path), f"unknown predicate {record['predicate']!r}; use one of {choices}", line)
+            obj = node_for(record["object"], line, "object")
+            if obj.startswith(str(USER)) and obj not in new_labels:
+                new_labels[obj] = declared[normalize(record["object"])][0]
+            yield from _finding_triples(path, line, file_tag, subject, relation.iri, obj, record, described)
+        for iri, label in new_labels.items():
+            yield iri, LABEL, Literal(label)
+            yield iri, RDF_TYPE, OWL.NamedIndividual
+            new_entities.append(iri)
+
+    return Extension(str(path), triples(), new_entities)
 
 
 def _finding_triples(path: Path, line: int, file_tag: str, subject: str, predicate: str, obj: str,
-                     record: dict[str, str]) -> list[Triple]:
+                     record: dict[str, str], described: set[str]) -> list[Triple]:
+    """A finding's triples, and its source's type and label unless the source is among the
+    ``described`` (then added to them): a source cited by a thousand findings is stated once."""
     from rdflib import Literal
 
     level_name = normalize(record.get("evidence_level") or "hypothesis")
@@ -193,11 +206,10 @@ def _finding_triples(path: Path, line: int, file_tag: str, subject: str, predica
     publication = _publication(source)
     if not publication:
         raise InputFileError(str(path), f"source {source!r} is not a valid IRI (a DOI or a web address)", line)
-    triples += [
-        (finding, SOURCE, publication),
-        (publication, RDF_TYPE, PUBLICATION),
-        (publication, LABEL, Literal(source)),
-    ]
+    triples.append((finding, SOURCE, publication))
+    if publication not in described:
+        described.add(publication)
+        triples += [(publication, RDF_TYPE, PUBLICATION), (publication, LABEL, Literal(source))]
     return triples
 
 
