@@ -237,7 +237,7 @@ def materialise(schema: Schema, types: Iterable[tuple[str, str]], edges: Iterabl
     entailed: dict[str, set[str]] = defaultdict(set)
     out_values: dict[str, set[tuple[str, str]]] = defaultdict(set)  # entailed p(x, y), p named, as x: {(p, y)}
     asserted_edges: set[Triple] = set()
-    todo: list[str] = []
+    todo: set[str] = set()  # individuals whose definitions need checking again (each once, however often it changed)
     definitions_on: dict[str, list[Definition]] = defaultdict(list)  # by a named part; [] when none
     for definition in schema.definitions:
         for part in definition.named or {""}:
@@ -252,7 +252,7 @@ def materialise(schema: Schema, types: Iterable[tuple[str, str]], edges: Iterabl
             entailed[x].add(up)
             for role, value in schema.values.get(up, ()):
                 add_edge(x, role, value)
-        todo.append(x)
+        todo.add(x)
 
     def add_edge(x: str, role: Role, y: str) -> None:
         for prop, inverted in schema.role_supers.get(role, (role,)):
@@ -260,7 +260,7 @@ def materialise(schema: Schema, types: Iterable[tuple[str, str]], edges: Iterabl
             if (prop, b) in out_values[a]:
                 continue
             out_values[a].add((prop, b))
-            todo.extend((a, b))
+            todo.update((a, b))
             for cls in schema.domains.get(prop, ()):
                 add_type(a, cls)
             for cls in schema.ranges.get(prop, ()):
