@@ -345,8 +345,9 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
     ``written`` keeps what is written, for the reads that follow.
 
     The layer is written as N-Quads text, bulk-loaded and appended to the cache file a batch at
-    a time: a Python ``Quad`` per triple cost more than Oxigraph parsing the same text, and the
-    layer is never held whole in memory a second (or third) time.
+    a time while the next batch is made: a Python ``Quad`` per triple cost more than Oxigraph
+    parsing the same text, and the text is never held whole (``written`` holds the triples once,
+    as the rows the reads after it need).
     """
     from rdflib import BNode, Literal
 
