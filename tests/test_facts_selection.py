@@ -118,11 +118,12 @@ def test_a_fresh_load_selects_the_facts_and_inferences_a_reread_of_its_store_sel
     from rdflib import URIRef
 
     from cd38kg.knowledge import facts
+    from cd38kg.knowledge.pattern import Pattern
     from cd38kg.knowledge.reasoning import infer
     from cd38kg.knowledge.written import WrittenTriples
     from cd38kg.vocab import ASSERTED_GRAPH, CURATED_GRAPH, INFERRED_GRAPH
 
-    asked: dict[facts.Pattern, bool] = {}  # pattern -> answered from the triples written
+    asked: dict[Pattern, bool] = {}  # pattern -> answered from the triples written
     rows = WrittenTriples.rows
     monkeypatch.setattr(WrittenTriples, "rows", lambda self, pattern, layers: (
         answer := rows(self, pattern, layers), asked.__setitem__(pattern, asked.get(pattern, True) and answer is not None))[0])
@@ -164,7 +165,8 @@ def test_written_triples_answer_each_read_as_the_store_does_or_not_at_all():
     from rdflib import BNode, Literal
     from rdflib.namespace import XSD
 
-    from cd38kg.knowledge.facts import FINDING_PATTERNS, NAME_PATTERNS, Pattern
+    from cd38kg.knowledge.facts import FINDING_PATTERNS, NAME_PATTERNS
+    from cd38kg.knowledge.pattern import Pattern
     from cd38kg.knowledge.written import WrittenTriples
     from cd38kg.store.base import add_triples
     from cd38kg.vocab import CD38, CURATED_GRAPH, OWL, RDF, RDFS

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import product, repeat
 from sys import intern
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..model import Entity, Finding, Relation
 from ..pickles import bulk_objects
 from ..vocab import ASSERTED_GRAPH, CD38, CLAIMS_GRAPH, CURATED_GRAPH, INFERRED_GRAPH, OWL, PREFIXES, RDF
 from .names import curie, expand
+from .pattern import Pattern
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -31,37 +32,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
-
-@dataclass(frozen=True)
-class Pattern:
-    """A read of one triple pattern with a fixed predicate, ``?s <predicate> ?o`` (one column,
-    the subject, when the object is a fixed ``value``), filtered as its SPARQL says.
-
-    The reads a load makes of every statement (findings, names, types, relations) all have this
-    shape, so whoever holds the triples can answer them: the store, by :attr:`query`, or the
-    loader from the triples it has just written
-    (:class:`cd38kg.knowledge.written.WrittenTriples`), which spares reading a million
-    statements back out of RocksDB.
-    """
-
-    predicate: str
-    #: ``FILTER(isIRI(?s))``
-    iri_subject: bool = False
-    #: "any" term, an "iri" (``isIRI``) or any "resource" (``!isLiteral``: an IRI or a blank node)
-    objects: Literal["any", "iri", "resource"] = "any"
-    value: str | None = None
-
-    @property
-    def query(self) -> str:
-        if self.value is not None:
-            columns, where, tests = "?s", f"?s <{self.predicate}> <{self.value}> .", []
-        else:
-            columns, where = "?s ?o", f"?s <{self.predicate}> ?o ."
-            tests = {"any": [], "iri": ["isIRI(?o)"], "resource": ["!isLiteral(?o)"]}[self.objects]
-        tests = (["isIRI(?s)"] if self.iri_subject else []) + tests
-        filtered = f" FILTER({' && '.join(tests)})" if tests else ""
-        return f"SELECT {columns} WHERE {{ {where}{filtered} }}"
-
 
 #: Labels of named entities, then their synonyms and cross-references, each read with one scan
 #: and joined in Python (:func:`name_rows`): looking the optional names up entity by entity was

@@ -233,12 +233,13 @@ def abox(curated: Graph, asserted: Graph, schema: Schema,
          written: WrittenTriples | None = None) -> tuple[list[tuple[str, str]], list[Triple]]:
     """Asserted class memberships and object-property triples between named individuals.
 
-    Read as plain strings, a :class:`~cd38kg.knowledge.facts.Pattern` per predicate over each
+    Read as plain strings, a :class:`~cd38kg.knowledge.pattern.Pattern` per predicate over each
     layer, from ``written`` (the triples the loader has just written) where it holds them, else
     by SPARQL; never as an rdflib term per triple: at 100,000 statements that conversion was
     most of the materialiser's time.
     """
-    from .facts import Pattern, select_in, select_together
+    from .facts import select_in, select_together
+    from .pattern import Pattern
 
     store = getattr(curated.store, "_inner", None)
 

@@ -6,7 +6,7 @@ the materialiser, types and causal triples for the facts. On disk every row read
 RocksDB's term identifiers back into strings, and those reads were more than a third of the
 load. The loader writes every triple from Python, so it keeps them here, as the strings a
 query would return, and the reads that follow are answered from them
-(:class:`cd38kg.knowledge.facts.Pattern`).
+(:class:`cd38kg.knowledge.pattern.Pattern`).
 
 A term is kept only as Python holds it exactly as Oxigraph gives it back: IRIs, and literals
 with no datatype (plain or language-tagged) or ``xsd:string``. Oxigraph writes other typed
@@ -24,7 +24,7 @@ from sys import intern
 from typing import TYPE_CHECKING
 
 from ..vocab import XSD
-from .facts import Pattern
+from .pattern import Pattern
 
 if TYPE_CHECKING:
     import pyoxigraph
