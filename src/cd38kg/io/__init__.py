@@ -21,14 +21,17 @@ DATA_SUFFIXES = (".tsv", ".json", ".jsonl")
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from ..knowledge.written import WrittenTriples
+
 
 @dataclass(frozen=True)
 class Reader:
-    """One input format: how to recognise a file of it, and how to read one."""
+    """One input format: how to recognise a file of it, and how to read one against the graph
+    loaded so far (and the triples the loader has written to it, when it kept them)."""
 
     name: str
     sniff: Callable[[Path, str], bool]
-    read: Callable[[Path, str, Graph], Imported]
+    read: Callable[[Path, str, Graph, WrittenTriples | None], Imported]
 
 
 def _kgx(path: Path, text: str) -> bool:
@@ -37,33 +40,33 @@ def _kgx(path: Path, text: str) -> bool:
     return kgx_kind(path, text) is not None
 
 
-def _read_kgx(path: Path, text: str, graph: Graph) -> Imported:
+def _read_kgx(path: Path, text: str, graph: Graph, written: WrittenTriples | None) -> Imported:
     from .kgx import from_kgx
 
-    return from_kgx(path, text, graph)
+    return from_kgx(path, text, graph, written)
 
 
 def _indra(path: Path, text: str) -> bool:
     return path.suffix.lower() == ".json"
 
 
-def _read_indra(path: Path, text: str, graph: Graph) -> Imported:
+def _read_indra(path: Path, text: str, graph: Graph, written: WrittenTriples | None) -> Imported:
     from .indra import from_indra
 
-    return from_indra(path, text, graph)
+    return from_indra(path, text, graph, written)
 
 
-def _read_tsv(path: Path, text: str, graph: Graph) -> Imported:
+def _read_tsv(path: Path, text: str, graph: Graph, written: WrittenTriples | None) -> Imported:
     from ..knowledge.extend import read_tsv_extension
     from ..knowledge.facts import select_facts
     from ..knowledge.names import NameIndex
 
-    base = select_facts(graph)
+    base = select_facts(graph, written=written)
     extension = read_tsv_extension(path, NameIndex(base.entities.values()), base.relations, base.classes)
     return Imported(str(path), extension.triples, extension.new_entities)
 
 
-def _read_turtle(path: Path, text: str, graph: Graph) -> Imported:
+def _read_turtle(path: Path, text: str, graph: Graph, written: WrittenTriples | None) -> Imported:
     from ..store import new_graph, parse_into
 
     staging = new_graph()
@@ -79,11 +82,13 @@ READERS: tuple[Reader, ...] = (
 )
 
 
-def read_extension(path: Path, text: str, graph: Graph) -> Imported:
-    """Read one extension file, in whichever format it is, against the graph loaded so far."""
+def read_extension(path: Path, text: str, graph: Graph, written: WrittenTriples | None = None) -> Imported:
+    """Read one extension file, in whichever format it is, against the graph loaded so far;
+    ``written`` holds the triples written to it, so a second large file does not read the first
+    back out of the store to resolve its names."""
     for reader in READERS:
         if reader.sniff(path, text):
-            return reader.read(path, text, graph)
+            return reader.read(path, text, graph, written)
     raise InputFileError(str(path), "unrecognised content: a .jsonl extension must be KGX nodes or edges "
                          "(JSON objects with id/category, or subject/predicate/object)")
 

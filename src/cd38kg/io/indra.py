@@ -26,6 +26,8 @@ from .matching import Imported, Importer
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from ..knowledge.written import WrittenTriples
+
 #: INDRA statement types and the relation each one states.
 RELATIONS: dict[str, str] = {
     "Activation": CD38.activates,
@@ -76,7 +78,7 @@ def statements_with_lines(path: Path, text: str) -> list[tuple[int, Any]]:
     return out
 
 
-def from_indra(path: Path, text: str, graph: Graph) -> Imported:
+def from_indra(path: Path, text: str, graph: Graph, written: WrittenTriples | None = None) -> Imported:
     """Read INDRA statements JSON into findings for the knowledge graph ``graph``."""
     from jsonschema.exceptions import best_match
 
@@ -87,7 +89,7 @@ def from_indra(path: Path, text: str, graph: Graph) -> Imported:
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path) or "statement"
             raise InputFileError(str(path), f"statement {number}: {where}: {error.message}", line)
-    importer = Importer(path, graph)
+    importer = Importer(path, graph, written)
     for number, (line, statement) in enumerate(statements, 1):
         _read_statement(importer, line, number, statement)
     return importer.result

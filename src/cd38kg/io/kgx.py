@@ -39,6 +39,7 @@ from .matching import Imported, Importer
 if TYPE_CHECKING:
     from rdflib import Graph
 
+    from ..knowledge.written import WrittenTriples
     from ..model import Entity, Finding
     from ..view import KnowledgeView
 
@@ -315,10 +316,10 @@ def read_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def from_kgx(path: Path, text: str, graph: Graph) -> Imported:
+def from_kgx(path: Path, text: str, graph: Graph, written: WrittenTriples | None = None) -> Imported:
     """Read a KGX nodes or edges file into triples for the knowledge graph ``graph``."""
     kind = kgx_kind(path, text)
-    importer = Importer(path, graph)
+    importer = Importer(path, graph, written)
     records = read_records(path, text)
     if kind == "nodes":
         for line, record in records:

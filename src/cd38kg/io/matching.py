@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from rdflib import Graph
     from rdflib.term import Node
 
+    from ..knowledge.written import WrittenTriples
+
 #: IRIs as plain strings (as the TSV reader writes them) or rdflib terms; literals as rdflib terms.
 Triple = tuple["str | Node", "str | Node", "str | Node"]
 
@@ -48,10 +50,10 @@ class Imported:
 class Importer:
     """Matches and mints entities against the knowledge graph as loaded so far."""
 
-    def __init__(self, path: Path, graph: Graph) -> None:
+    def __init__(self, path: Path, graph: Graph, written: WrittenTriples | None = None) -> None:
         self.path = path
         self.graph = graph
-        self.facts = select_facts(graph)
+        self.facts = select_facts(graph, written=written)
         self.names = NameIndex(self.facts.entities.values())
         self.result = Imported(str(path))
         self.file_tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]

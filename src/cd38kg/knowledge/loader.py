@@ -369,7 +369,7 @@ def _extension_layer(ox: pyoxigraph.Store, curated: Graph, added: list[tuple[Pat
 
     with _LayerFile(cache_dir() / f"layers-{key}.nq") as cached:
         for path, text in added:
-            extension = read_extension(path, text, curated)
+            extension = read_extension(path, text, curated, written)
             # in the store before the next file is read: its names resolve against this one
             _add_lines(ox, cached, path, lines(iter(extension.triples), CURATED_GRAPH))
             new_entities.extend(extension.new_entities)
