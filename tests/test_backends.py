@@ -329,7 +329,7 @@ def test_a_fetch_for_one_question_answers_no_other(oxigraph_server: str) -> None
     """Anything wider than its question would be answered from part of the graph: refused."""
     kb = KnowledgeBase.load(store=RemoteStore(oxigraph_server, focus=["daratumumab", "ATRA", "CD38 downregulation"]))
     assert kb.explain("daratumumab + ATRA", "CD38 downregulation").verdict
-    with pytest.raises(Cd38kgError, match="fetched for daratumumab \\+ ATRA"):
+    with pytest.raises(Cd38kgError, match="neighbourhood of daratumumab \\+ ATRA"):
         kb.explain("daratumumab + lenalidomide", "CD38 downregulation")
     with pytest.raises(Cd38kgError, match="ranking hypotheses needs more of"):
         kb.hypotheses("CD38 downregulation")
@@ -362,6 +362,82 @@ def test_explain_on_the_command_line_fetches_for_its_question(oxigraph_server: s
     fetched_for.clear()
     assert CliRunner().invoke(cli, [*asked, "--weights", str(weights)]).exit_code == 0
     assert {hops for _, hops in fetched_for} == {6}
+
+
+#: Named queries the server runs itself (they read no derived strategies), with parameters
+#: beside their defaults: a class, a molecule, drugs, a resistance mechanism, a literal value.
+SERVER_QUERIES = [
+    ("class-members", ["class=proteasome inhibitor"]),
+    ("cells-expressing", ["molecule=NKG2A"]),
+    ("clinical-evidence", ["drug=isatuximab"]),
+    ("drug-effects-on-cells", ["drug=pomalidomide"]),
+    ("evidence-for", ["entity=NK cell depletion"]),
+    ("mechanisms-of-action", ["antibody=isatuximab"]),
+    ("ongoing-trials", ["status=reported"]),
+    ("resistance-mechanisms", ["resistance=CD38 downregulation"]),
+]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_named_queries_run_on_the_server_answer_as_in_memory_over_the_same_data(
+        server: str, reference, nquads_dump: Path, tmp_path: Path, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named query that reads no derived strategies runs on the Oxigraph server, over
+    everything it holds (the island drug no question reaches included), and answers as the
+    in-memory engine does over the same quads; only the entities its parameters name come over,
+    never a neighbourhood. Virtuoso's own answers are wrong for several of these queries, so
+    there they run locally, over the fetched neighbourhood, with the same answers."""
+    import pyoxigraph
+
+    from cd38kg.interfaces.queries import bind, execute, list_queries, reads_derived
+    from cd38kg.store import remote
+
+    url = request.getfixturevalue(SERVERS[server])
+    same_data = pyoxigraph.Store()
+    same_data.bulk_load(path=str(nquads_dump), format=pyoxigraph.RdfFormat.N_QUADS)
+    kb = reference[0]
+
+    neighbourhoods: list[object] = []
+
+    def whole(*args: object) -> None:
+        neighbourhoods.append(args)
+        real(*args)
+
+    real = remote.fetch_for_every_question
+    monkeypatch.setattr(remote, "fetch_for_every_question", whole)
+    asked = [(q.name, []) for q in list_queries() if not reads_derived(q.text)] + SERVER_QUERIES
+    assert len(asked) >= 16
+    for name, params in asked:
+        got = query_command(name, params, "csv", store=RemoteStore(url))
+        values = dict(param.split("=", 1) for param in params)
+        expected = render(execute(same_data, bind(load_query(name), kb, values)), "csv")
+        assert canonical(got) == canonical(expected), f"{server}: query {name} {params}"
+        assert len(canonical(got)) > 1, f"{server}: {name} {params} found nothing"
+    assert len(neighbourhoods) == (0 if server == "oxigraph" else len(asked))
+    with pytest.raises(Cd38kgError, match="Did you mean: 'proteasome inhibitor'"):
+        query_command("class-members", ["class=proteasom inhibitor"], "csv", store=RemoteStore(url))
+    own = {  # a user's own .rq files: both answers of ASK, a CONSTRUCT
+        "yes.rq": "ASK { ?x a cd38:AntiCD38Antibody ; rdfs:label ?l }",
+        "no.rq": "ASK { ?x a cd38:AntiCD38Antibody ; rdfs:label 'no such antibody' }",
+        "graph.rq": "CONSTRUCT { ?x rdfs:label ?l } WHERE { ?x a cd38:AntiCD38Antibody ; rdfs:label ?l }",
+    }
+    for file, text in own.items():
+        (tmp_path / file).write_text(text)
+        got = query_command(str(tmp_path / file), [], "tsv" if file == "graph.rq" else "json", store=RemoteStore(url))
+        expected = render(execute(same_data, text), "tsv" if file == "graph.rq" else "json")
+        assert sorted(got.splitlines()) == sorted(expected.splitlines()), f"{server}: {file}"
+    assert '"boolean": true' in query_command(str(tmp_path / "yes.rq"), [], "json", store=RemoteStore(url))
+
+
+def test_a_copy_holding_only_named_entities_answers_no_question(oxigraph_server: str) -> None:
+    """The copy fetched to resolve a query's parameters would answer any question from a few
+    entities as if they were the whole graph: refused."""
+    kb = KnowledgeBase.load(store=RemoteStore(oxigraph_server).naming(["daratumumab", "CD38 downregulation"]))
+    assert kb.entity("daratumumab").label == "daratumumab"
+    with pytest.raises(Cd38kgError, match="holds the entities named daratumumab"):
+        kb.explain("daratumumab + ATRA", "CD38 downregulation")
+    with pytest.raises(Cd38kgError, match="ranking hypotheses needs more of"):
+        kb.hypotheses("CD38 downregulation")
 
 
 def test_a_real_virtuoso_row_cap_becomes_a_one_line_error(virtuoso_server: str) -> None:
@@ -544,6 +620,17 @@ def test_endpoint_traps_become_one_line_errors(fake_endpoint, status: int, heade
     with pytest.raises(EndpointError, match=message) as caught:
         store.holding("")
     assert "\n" not in str(caught.value)
+
+
+def test_a_graph_answer_at_the_row_cap_is_refused(fake_endpoint) -> None:
+    """Virtuoso caps CONSTRUCT answers at ResultSetMaxRows triples as silently as SELECT rows."""
+    triples = b"".join(b"<http://example.org/%d> <http://example.org/p> <http://example.org/o> .\n" % i for i in range(3))
+    url = fake_endpoint(200, {"Content-Type": "application/n-triples", "X-SPARQL-MaxRows": "3"}, triples)
+    with pytest.raises(EndpointError, match="cut the answer at 3 rows"):
+        RemoteStore(url).triples("CONSTRUCT WHERE { ?s ?p ?o }", (), 5.0)
+    url = fake_endpoint(200, {"Content-Type": "text/html"}, b"<html>welcome</html>")
+    with pytest.raises(EndpointError, match="sent text/html for a graph query"):
+        RemoteStore(url).triples("CONSTRUCT WHERE { ?s ?p ?o }", (), 5.0)
 
 
 def test_a_row_count_under_the_cap_is_accepted(fake_endpoint) -> None:

@@ -354,6 +354,8 @@ class KnowledgeBase:
     def explain(self, combination: str | Sequence[str], resistance: str, antibody: str | None = None,
                 without: Iterable[str] = (), weights: ScoringWeights | None = None) -> ExplainResult:
         """Why (and how well) a combination should counter a resistance mechanism."""
+        if self.store.names_only:
+            self._whole_graph("explaining a combination")
         if self.store.focus:
             held = {normalize(name) for name in self.store.focus}
             for name in [*combination_names(combination), resistance, *([antibody] if antibody else [])]:
@@ -438,9 +440,11 @@ class KnowledgeBase:
     def _whole_graph(self, what: str) -> None:
         """Refuse a question the local copy was not fetched for: over an endpoint's neighbourhood
         of one question, it would answer from part of the graph as if it were all of it."""
-        if self.store.focus:
-            raise Cd38kgError(f"{what} needs more of {self.store.describe()} than this copy, fetched for "
-                              f"{' + '.join(self.store.focus)} only: load the knowledge base without a focus")
+        if self.store.focus or self.store.names_only:
+            fetched = "the entities named" if self.store.names_only else "the neighbourhood of"
+            raise Cd38kgError(f"{what} needs more of {self.store.describe()} than this copy, which holds "
+                              f"{fetched} {' + '.join(self.store.focus) or 'nothing'} only: "
+                              "load the knowledge base without a focus")
 
     def entity_of(self, iri: str) -> Entity:
         """The entity record for an IRI (a bare record when it has no label)."""

@@ -51,6 +51,9 @@ INFERRED_GRAPH = "https://w3id.org/cd38kg/graph/inferred"
 DERIVED_GRAPH = "https://w3id.org/cd38kg/graph/derived"
 #: Every entity's normalised names (``cd38:nameKey``): an index a server answers by lookup.
 NAMES_GRAPH = "https://w3id.org/cd38kg/graph/names"
+#: The graphs a loaded knowledge base holds, which user queries see (their union as the
+#: default graph); the derived strategies are added only for queries that read them.
+QUERIED_GRAPHS = (CURATED_GRAPH, ASSERTED_GRAPH, INFERRED_GRAPH, CLAIMS_GRAPH, NAMES_GRAPH)
 
 HAS_XREF = OBOINOWL.hasDbXref
 
@@ -111,6 +114,6 @@ MAGNITUDES = ("strong", "moderate", "weak", "none", "unknown")
 
 __all__ = [
     "CD38", "KB", "USER", "OBO", "OBOINOWL", "DOI", "ONTOLOGY_IRI", "CURATED_GRAPH", "ASSERTED_GRAPH",
-    "CLAIMS_GRAPH", "INFERRED_GRAPH", "DERIVED_GRAPH", "NAMES_GRAPH", "HAS_XREF", "PREFIXES", "KINDS",
+    "CLAIMS_GRAPH", "INFERRED_GRAPH", "DERIVED_GRAPH", "NAMES_GRAPH", "QUERIED_GRAPHS", "HAS_XREF", "PREFIXES", "KINDS",
     "KIND_ALIASES", "MAGNITUDES", "Namespace", "OWL", "RDF", "RDFS", "SKOS", "XSD", "DCTERMS",
 ]

@@ -46,7 +46,7 @@ from ..errors import Cd38kgError
 from ..knowledge.names import curie
 from ..resources import queries_dir
 from ..store import read_text, values_clause
-from ..vocab import PREFIXES
+from ..vocab import PREFIXES, QUERIED_GRAPHS
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
     from ..kb import KnowledgeBase
     from ..store.base import KnowledgeStore
+    from ..store.remote import RemoteStore
 
     #: A term in a solution: what the engine returns (pyoxigraph), or an rdflib term.
     Term = Node | pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal
@@ -761,12 +762,53 @@ def query_command(name: str | None, params: Sequence[str], fmt: str, extras: Seq
     form = _checked_form(query.text, timeout)
     from ..kb import KnowledgeBase
 
+    derived = reads_derived(query.text)
+    if store is not None and store.name == "remote" and not derived:
+        answered = _on_endpoint(store, query, values, form, extras, timeout)
+        if answered is not None:
+            return render(answered, fmt)
     kb = KnowledgeBase.load(extras=extras, store=store, with_engine=False)
     text = bind(query, kb, values)  # the checked text and a VALUES clause built from terms
-    derived = reads_derived(query.text)
     dataset = kb.sparql_store(include_derived=derived,
                               derived_for=derived_resistances(query, kb, values) if derived else None)
     return _bounded(lambda bound: render(execute(dataset, bound, form=form), fmt), text, timeout)
+
+
+def _on_endpoint(store: KnowledgeStore, query: NamedQuery, values: Mapping[str, str], form: str,
+                 extras: Sequence[str], timeout: float) -> QueryResult | None:
+    """A query that reads no derived strategies, run by the SPARQL endpoint itself over the
+    graphs cd38kg loads there: a copy of the whole knowledge base would be most of the server's
+    data. Only the entities its parameters name are fetched, to resolve them as locally.
+    None when the server's own answers cannot be trusted (:attr:`RemoteStore.evaluates_faithfully`):
+    the query then runs here, over the fetched neighbourhood."""
+    from ..kb import KnowledgeBase
+    from ..store.remote import RemoteStore
+
+    assert isinstance(store, RemoteStore)  # noqa: S101  (the caller checked the backend's name)
+    names = [value for param in query.params
+             if param.type != "literal" and (value := values.get(param.name, param.default)) is not None]
+    named = store.naming(names)
+    kb = KnowledgeBase.load(extras=extras, store=named, with_engine=False)
+    if not named.evaluates_faithfully:
+        return None
+    text = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items()) + bind(query, kb, values)
+    return _endpoint_answer(store, text, form, timeout)
+
+
+def _endpoint_answer(endpoint: RemoteStore, text: str, form: str, timeout: float) -> QueryResult:
+    """A checked query's answer from the endpoint, over :data:`cd38kg.vocab.QUERIED_GRAPHS` as
+    the local stores answer it (their union the default graph, each also a named graph)."""
+    from ..store.remote import result_term
+
+    if form in GRAPH_FORMS:
+        return QueryResult(form=form, triples=endpoint.triples(text, QUERIED_GRAPHS, timeout))
+    document = endpoint.solutions(text, QUERIED_GRAPHS, timeout)
+    bindings = document.get("results", {}).get("bindings", [])
+    if form == "ASK":
+        return QueryResult(form=form, boolean=document.get("boolean") is True)
+    variables = list(document.get("head", {}).get("vars", []))
+    rows = [tuple(result_term(row[var]) if var in row else None for var in variables) for row in bindings]
+    return QueryResult(form=form, variables=variables, rows=rows)
 
 
 def _checked_form(text: str, timeout: float) -> str:

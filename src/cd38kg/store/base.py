@@ -65,6 +65,9 @@ class KnowledgeStore(Protocol):
     #: The names of the one question whose neighbourhood the local copy holds (an endpoint's
     #: copy fetched for ``explain``); empty when it holds what every question needs.
     focus: tuple[str, ...]
+    #: True when the local copy holds only the entities ``focus`` names (an endpoint's copy for
+    #: resolving a query's parameters, the query itself running on the server): no question.
+    names_only: bool
 
     @property
     def oxigraph(self) -> pyoxigraph.Store:

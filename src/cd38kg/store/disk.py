@@ -43,6 +43,7 @@ class DiskStore:
     loads_inputs = True
     fills_on_demand = False
     focus: tuple[str, ...] = ()
+    names_only = False
 
     def __init__(self, location: str | None = None) -> None:
         if not location:

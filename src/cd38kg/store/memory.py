@@ -21,6 +21,7 @@ class MemoryStore:
     loads_inputs = True
     fills_on_demand = True
     focus: tuple[str, ...] = ()
+    names_only = False
 
     def __init__(self, location: str | None = None) -> None:
         import pyoxigraph

@@ -135,6 +135,13 @@ def fetch_for_question(endpoint: Endpoint, store: pyoxigraph.Store, names: Seque
     _describe_with_references(endpoint, store, _negative_member_findings(endpoint, store, records, schema), held)
 
 
+def fetch_named(endpoint: Endpoint, store: pyoxigraph.Store, names: Sequence[str]) -> None:
+    """The entities ``names`` may mean, with the vocabulary that says what kind each is: enough
+    to resolve a query's parameters, and no neighbourhood."""
+    fetch_schema(endpoint, store)
+    describe(endpoint, store, find_named(endpoint, names))
+
+
 def find_named(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
     """The IRIs of the server's entities that ``names`` may mean: every entity the name index
     would match, perhaps a few more (the local copy's own index then decides exactly).
