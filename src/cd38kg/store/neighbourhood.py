@@ -149,31 +149,48 @@ def find_named(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
     A knowledge base loaded by cd38kg carries its names graph, where each key the name index
     looks a name up under is one index lookup; names it does not hold (or a server without
     that graph) are matched by scanning every name that contains the name's longest word."""
-    import pyoxigraph as ox
-
     found: set[str] = set()
-    keys: dict[str, list[str]] = {}
+    pending: dict[str, Iterator[str]] = {}
     for name in names:
         iri = expand(name)
         if iri is not None:  # an IRI or CURIE names one entity exactly
             found.add(iri)
         elif len(name) <= MAX_NAME_LENGTH:  # longer ones are refused when the name is resolved
-            keys[name] = list(lookup_keys(name))
-    wanted = sorted({key for listed in keys.values() for key in listed})
+            pending[name] = _distinct(lookup_keys(name))
+    unmatched = []
+    while pending:  # key by key, as the name index looks up: an identifier's standard spelling
+        asked = {name: key for name, keys in pending.items() if (key := next(keys, None)) is not None}
+        unmatched += [name for name in pending if name not in asked]  # (a registry lookup) only when needed
+        held = _held_keys(endpoint, set(asked.values()))
+        for name, key in asked.items():
+            if held.get(key):
+                found |= held[key]
+                del pending[name]
+        pending = {name: keys for name, keys in pending.items() if name in asked}
+    return found | _scan_names(endpoint, unmatched)
+
+
+def _distinct(keys: Iterator[str]) -> Iterator[str]:
+    """``keys`` without repeats, still lazily (a name is often its own singular)."""
+    seen: set[str] = set()
+    for key in keys:
+        if key not in seen:
+            seen.add(key)
+            yield key
+
+
+def _held_keys(endpoint: Endpoint, keys: set[str]) -> dict[str, set[str]]:
+    """Name key -> the entities the server's names graph holds under it."""
+    import pyoxigraph as ox
+
     held: dict[str, set[str]] = defaultdict(set)
+    wanted = sorted(keys)
     for start in range(0, len(wanted), BATCH):
         values = " ".join(str(ox.Literal(key)) for key in wanted[start:start + BATCH])  # written by Oxigraph
         for row in endpoint.select(f"SELECT ?e ?k WHERE {{ VALUES ?k {{ {values} }} "
                                    f"GRAPH <{NAMES_GRAPH}> {{ ?e <{CD38.nameKey}> ?k }} }}"):
             held[row["k"]].add(row["e"])
-    unmatched = []
-    for name, listed in keys.items():
-        hits = set().union(*(held.get(key, set()) for key in listed))
-        if hits:
-            found |= hits
-        else:
-            unmatched.append(name)
-    return found | _scan_names(endpoint, unmatched)
+    return held
 
 
 def _scan_names(endpoint: Endpoint, names: Sequence[str]) -> set[str]:
