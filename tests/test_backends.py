@@ -429,6 +429,22 @@ def test_named_queries_run_on_the_server_answer_as_in_memory_over_the_same_data(
     assert '"boolean": true' in query_command(str(tmp_path / "yes.rq"), [], "json", store=RemoteStore(url))
 
 
+def test_a_query_on_the_command_line_runs_on_the_server(oxigraph_server: str, reference) -> None:
+    """``cd38kg --endpoint URL query``: the server's rows as W3C JSON; a misspelt parameter is a
+    one-line user error (exit 2) naming what was meant."""
+    cli = [sys.executable, "-m", "cd38kg.interfaces.cli", "--endpoint", oxigraph_server, "query", "class-members"]
+    done = subprocess.run([*cli, "--param", "class=proteasome inhibitor", "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    members = {row["memberLabel"]["value"] for row in json.loads(done.stdout)["results"]["bindings"]}
+    kb = reference[0]
+    assert members == set(run_named(kb, kb.sparql_dataset(), "class-members", {"class": "proteasome inhibitor"})
+                          .column("memberLabel")) == {"bortezomib", "carfilzomib"}
+    done = subprocess.run([*cli, "--param", "class=proteasom inhibitor"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Did you mean: 'proteasome inhibitor'" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
 def test_a_copy_holding_only_named_entities_answers_no_question(oxigraph_server: str) -> None:
     """The copy fetched to resolve a query's parameters would answer any question from a few
     entities as if they were the whole graph: refused."""
