@@ -649,6 +649,38 @@ def test_a_graph_answer_at_the_row_cap_is_refused(fake_endpoint) -> None:
         RemoteStore(url).triples("CONSTRUCT WHERE { ?s ?p ?o }", (), 5.0)
 
 
+class TricklingEndpoint(FakeEndpoint):
+    """Starts a SPARQL JSON answer at once, then sends a byte every 0.1 s for a minute: every
+    read is quick, the answer never ends."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.end_headers()
+        self.wfile.write(b'{"head":{"vars":["x"]},"results":{"bindings":[')
+        for _ in range(600):
+            try:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.1)
+
+
+def test_an_answer_that_never_ends_is_stopped_at_the_timeout() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TricklingEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(EndpointError, match="did not answer within 1 s"):
+            RemoteStore(f"http://127.0.0.1:{server.server_address[1]}/sparql").solutions("SELECT ?x {}", (), 1.0)
+        assert time.monotonic() - started < 5
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_row_count_under_the_cap_is_accepted(fake_endpoint) -> None:
     store = RemoteStore(fake_endpoint(200, {**JSON, "X-SPARQL-MaxRows": "10000"}, rows(2)))
     assert [row["x"] for row in store.select("SELECT ?x {}")] == ["http://example.org/0", "http://example.org/1"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -196,10 +197,16 @@ class RemoteStore:
         request = urllib.request.Request(self.url, data=body, method="POST", headers={  # noqa: S310
             "Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
         timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout  # the socket's timeout bounds each read, not the answer
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 self.server = response.headers.get("Server") or ""
-                return response.read(), response.headers
+                chunks = []
+                while chunk := response.read1(1 << 16):  # what has come, not 64 KiB or the end
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise TimeoutError
+                return b"".join(chunks), response.headers
         except urllib.error.HTTPError as err:
             raise EndpointError(_http_error(self.url, err)) from None
         except TimeoutError:
@@ -208,6 +215,7 @@ class RemoteStore:
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             raise EndpointError(f"cannot reach the SPARQL endpoint {self.url}: {reason}") from None
+
 
 def check_answer(url: str, data: bytes, headers: Any) -> dict[str, Any]:
     """The SPARQL JSON results in a 200 answer (rows, or an ASK's boolean), or the reason they
