@@ -445,6 +445,25 @@ def test_a_query_on_the_command_line_runs_on_the_server(oxigraph_server: str, re
     assert "Did you mean: 'proteasome inhibitor'" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
+@pytest.fixture(scope="module")
+def unrelated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An Oxigraph server holding someone else's data, in a graph of their own."""
+    folder = tmp_path_factory.mktemp("unrelated")
+    (folder / "other.nq").write_text('<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#label> '
+                                     '"daratumumab" <http://example.org/graph> .\n')
+    yield from serving(folder / "other.nq", tmp_path_factory)
+
+
+@pytest.mark.parametrize("command", [["query", "conflicts"], ["explain", "-c", "daratumumab + ATRA", "-r", "CD38 loss"],
+                                     ["hypotheses", "-r", "CD38 downregulation"]])
+def test_a_server_without_a_knowledge_base_is_a_one_line_error(unrelated_server: str, command: list[str]) -> None:
+    """Not "0 rows" or "unknown agent": the server holds no cd38kg knowledge base at all."""
+    done = subprocess.run([sys.executable, "-m", "cd38kg.interfaces.cli", "--endpoint", unrelated_server, *command],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "holds no cd38kg knowledge base" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
 def test_a_copy_holding_only_named_entities_answers_no_question(oxigraph_server: str) -> None:
     """The copy fetched to resolve a query's parameters would answer any question from a few
     entities as if they were the whole graph: refused."""

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Cd38kgError
 from ..progress import step
+from ..vocab import CURATED_GRAPH, ONTOLOGY_IRI, OWL
 from .base import Manifest, memory_copy_with
 from .neighbourhood import fetch_for_every_question, fetch_for_question, fetch_named
 
@@ -102,6 +103,7 @@ class RemoteStore:
         if self._manifest is None:
             import pyoxigraph
 
+            self._check_holds_knowledge_base()
             self._store = pyoxigraph.Store()
             if self.names_only:
                 with step(f"Finding {', '.join(self.focus) or 'no names'} on {self.url}"):
@@ -114,6 +116,14 @@ class RemoteStore:
                     fetch_for_every_question(self, self._store, self.hops)
             self._manifest = Manifest(key=_content_key(self._store))
         return self._manifest
+
+    def _check_holds_knowledge_base(self) -> None:
+        """Refuse a server holding no cd38kg knowledge base (its curated graph with the ontology):
+        every name would be unknown and every query would find nothing, as if that were the answer."""
+        if not self.select(f"SELECT ?type WHERE {{ GRAPH <{CURATED_GRAPH}> {{ <{ONTOLOGY_IRI}> a ?type }} "
+                           f"FILTER(?type = <{OWL.Ontology}>) }} LIMIT 1"):
+            raise EndpointError(f"the endpoint {self.url} holds no cd38kg knowledge base (no graph <{CURATED_GRAPH}> "
+                                "with the ontology): load one into it first (README: pointing at a lab's server)")
 
     def begin(self) -> pyoxigraph.Store:
         raise Cd38kgError("an endpoint's knowledge base is loaded on its server, not by cd38kg")
