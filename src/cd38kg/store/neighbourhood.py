@@ -51,6 +51,10 @@ NOT_FOLLOWED = (CD38.source, CD38.evidenceLevel, CD38.subject, CD38.predicate, C
 #: Kinds no path walks through (:meth:`cd38kg.engine.explain.Engine.closed_to_paths`).
 CLOSED_KINDS = (CD38.Agent, CD38.ResistanceMechanism, CD38.PatientFactor)
 #: Where names are written: what :class:`cd38kg.knowledge.names.NameIndex` indexes.
+#: A subject's quads, and a blank object's own quads beside them (``?p2 ?o2``) in the same answer,
+#: whose blank-node labels are its own. A ``UNION`` rather than an ``OPTIONAL``: Oxigraph's server
+#: answers it in about two thirds of the time (the left join probes every object).
+DESCRIBED = "{ ?s ?p ?o } UNION { ?s ?p ?o FILTER(isBlank(?o)) ?o ?p2 ?o2 }"
 NAME_PROPERTIES = (RDFS.label, SKOS.altLabel, "http://www.geneontology.org/formats/oboInOwl#hasDbXref")
 _GREEK = {"a": "α", "b": "β", "g": "γ", "d": "δ", "e": "ε", "k": "κ", "l": "λ"}
 
@@ -68,7 +72,7 @@ def fetch_schema(endpoint: Endpoint, store: pyoxigraph.Store) -> None:
     kinds = " ".join(f"<{k}>" for k in SCHEMA_CLASSES)
     store.bulk_extend(endpoint.quads(f"""SELECT ?g ?s ?p ?o ?p2 ?o2 WHERE {{
   VALUES ?kind {{ {kinds} }} GRAPH ?t {{ ?s <{RDF.type}> ?kind }}
-  GRAPH ?g {{ ?s ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p2 ?o2 }} }} }}"""))
+  GRAPH ?g {{ {DESCRIBED} }} }}"""))
 
 
 def fetch_for_every_question(endpoint: Endpoint, store: pyoxigraph.Store, hops: int) -> None:
@@ -293,7 +297,7 @@ def describe(endpoint: Endpoint, store: pyoxigraph.Store, subjects: Iterable[str
     """Every quad of ``subjects`` into ``store`` (a blank object with its own quads)."""
     for batch in batches(subjects):
         store.bulk_extend(endpoint.quads(f"""SELECT ?g ?s ?p ?o ?p2 ?o2 WHERE {{
-  VALUES ?s {{ {batch} }} GRAPH ?g {{ ?s ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p2 ?o2 }} }} }}"""))
+  VALUES ?s {{ {batch} }} GRAPH ?g {{ {DESCRIBED} }} }}"""))
 
 
 def _describe_with_references(endpoint: Endpoint, store: pyoxigraph.Store, subjects: set[str],

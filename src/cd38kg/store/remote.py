@@ -167,10 +167,21 @@ class RemoteStore:
 
     def select(self, query: str, terms: bool = False) -> list[dict[str, Any]]:
         """Rows of a SELECT: plain strings, or pyoxigraph terms when ``terms``."""
-        document = check_answer(self.url, *self._post(query, _RESULTS_JSON))
+        bindings = check_answer(self.url, *self._post(query, _RESULTS_JSON))["results"]["bindings"]
+        if not terms:
+            return [{name: cell["value"] for name, cell in binding.items()} for binding in bindings]
+        iris: dict[str, Any] = {}  # an answer names the same graphs, predicates and hubs again and again
         prefix = f"r{self._blank_prefix}x"
-        return [{name: (result_term(cell, prefix) if terms else cell["value"]) for name, cell in binding.items()}
-                for binding in document["results"]["bindings"]]
+
+        def term(cell: dict[str, str]) -> Any:
+            if cell.get("type") != "uri":
+                return result_term(cell, prefix)
+            iri = iris.get(cell["value"])
+            if iri is None:
+                iri = iris[cell["value"]] = result_term(cell, prefix)
+            return iri
+
+        return [{name: term(cell) for name, cell in binding.items()} for binding in bindings]
 
     def solutions(self, query: str, graphs: Sequence[str], timeout: float) -> dict[str, Any]:
         """A SELECT or ASK run by the server itself over the dataset ``graphs`` (the default graph
