@@ -50,11 +50,11 @@ SCHEMA_CLASSES = (OWL.Ontology, OWL.Class, OWL.ObjectProperty, OWL.DatatypePrope
 NOT_FOLLOWED = (CD38.source, CD38.evidenceLevel, CD38.subject, CD38.predicate, CD38.object)
 #: Kinds no path walks through (:meth:`cd38kg.engine.explain.Engine.closed_to_paths`).
 CLOSED_KINDS = (CD38.Agent, CD38.ResistanceMechanism, CD38.PatientFactor)
-#: Where names are written: what :class:`cd38kg.knowledge.names.NameIndex` indexes.
 #: A subject's quads, and a blank object's own quads beside them (``?p2 ?o2``) in the same answer,
 #: whose blank-node labels are its own. A ``UNION`` rather than an ``OPTIONAL``: Oxigraph's server
 #: answers it in about two thirds of the time (the left join probes every object).
 DESCRIBED = "{ ?s ?p ?o } UNION { ?s ?p ?o FILTER(isBlank(?o)) ?o ?p2 ?o2 }"
+#: Where names are written: what :class:`cd38kg.knowledge.names.NameIndex` indexes.
 NAME_PROPERTIES = (RDFS.label, SKOS.altLabel, "http://www.geneontology.org/formats/oboInOwl#hasDbXref")
 _GREEK = {"a": "α", "b": "β", "g": "γ", "d": "δ", "e": "ε", "k": "κ", "l": "λ"}
 
